@@ -1,0 +1,171 @@
+"""Agents: accounts, one-time setup links, passwords (argon2) and sign-in sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+
+from core.db import Database
+from core.errors import Forbidden, InvalidInput, NotFound
+from core.models import Agent, AgentSession, Role
+
+SETUP_VALID = timedelta(days=3)
+SESSION_VALID = timedelta(days=14)
+MIN_PASSWORD = 10
+_LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
+_hasher = PasswordHasher()
+
+
+def _digest(token: str) -> str:
+    """Tokens are stored as digests: a leaked table holds no usable link or session."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login_from_name(name: str) -> str | None:
+    login = ".".join(name.lower().split())
+    return login if _LOGIN.match(login) else None
+
+
+@dataclass(frozen=True)
+class NewAgent:
+    agent: Agent
+    setup_token: str
+
+
+async def add_agent(
+    db: Database,
+    name: str,
+    login: str,
+    role: Role,
+    now: datetime,
+    telegram_id: int | None = None,
+) -> NewAgent:
+    """Create an agent with no password and a one-time setup token valid for three days."""
+    if not name.strip():
+        raise InvalidInput("an agent needs a name")
+    if not _LOGIN.match(login):
+        raise InvalidInput(f"login {login!r}: expected 2-100 of a-z 0-9 . _ -")
+    token = secrets.token_urlsafe(24)
+    async with db.transaction() as s:
+        if await s.scalar(select(Agent.id).where(Agent.login == login)):
+            raise InvalidInput(f"login {login!r} is taken")
+        if telegram_id is not None and await s.scalar(
+            select(Agent.id).where(Agent.telegram_id == telegram_id)
+        ):
+            raise InvalidInput(f"Telegram user {telegram_id} is linked to another agent")
+        agent = Agent(
+            name=name.strip(),
+            login=login,
+            role=role,
+            telegram_id=telegram_id,
+            setup_token_hash=_digest(token),
+            setup_expires_at=now + SETUP_VALID,
+            created_at=now,
+        )
+        s.add(agent)
+    return NewAgent(agent, token)
+
+
+async def renew_setup(db: Database, agent_id: int, now: datetime) -> str:
+    """A fresh one-time setup token for an agent; any earlier one stops working."""
+    token = secrets.token_urlsafe(24)
+    async with db.transaction() as s:
+        agent = await s.get(Agent, agent_id)
+        if agent is None:
+            raise NotFound(f"agent {agent_id} does not exist")
+        agent.setup_token_hash = _digest(token)
+        agent.setup_expires_at = now + SETUP_VALID
+    return token
+
+
+async def agent_for_setup(db: Database, token: str, now: datetime) -> Agent | None:
+    async with db.reading() as s:
+        agent = await s.scalar(select(Agent).where(Agent.setup_token_hash == _digest(token)))
+    if agent is None or agent.setup_expires_at is None or agent.setup_expires_at < now:
+        return None
+    return agent
+
+
+async def complete_setup(db: Database, token: str, password: str, now: datetime) -> Agent:
+    """Set the password through a setup link; the link then stops working."""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"the password must have at least {MIN_PASSWORD} characters")
+    hashed = await asyncio.to_thread(_hasher.hash, password)
+    async with db.transaction() as s:
+        agent = await s.scalar(
+            select(Agent).where(Agent.setup_token_hash == _digest(token)).with_for_update()
+        )
+        if agent is None or agent.setup_expires_at is None or agent.setup_expires_at < now:
+            raise Forbidden("this setup link is used up or expired; ask an admin for a new one")
+        agent.password_hash = hashed
+        agent.setup_token_hash = None
+        agent.setup_expires_at = None
+    return agent
+
+
+async def authenticate(db: Database, login: str, password: str) -> Agent | None:
+    async with db.reading() as s:
+        agent = await s.scalar(select(Agent).where(Agent.login == login.strip().lower()))
+    stored = agent.password_hash if agent and agent.active else None
+    try:
+        # Verify against a dummy hash for unknown logins, so timing does not tell them apart.
+        ok = await asyncio.to_thread(_hasher.verify, stored or _DUMMY, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return agent if ok and stored else None
+
+
+@dataclass(frozen=True)
+class Session:
+    agent: Agent
+    csrf_token: str
+
+
+async def open_session(db: Database, agent: Agent, now: datetime) -> str:
+    token = secrets.token_urlsafe(32)
+    async with db.transaction() as s:
+        s.add(
+            AgentSession(
+                token_hash=_digest(token),
+                agent_id=agent.id,
+                csrf_token=secrets.token_urlsafe(32),
+                created_at=now,
+                expires_at=now + SESSION_VALID,
+            )
+        )
+        await s.execute(delete(AgentSession).where(AgentSession.expires_at < now))
+    return token
+
+
+async def session_for(db: Database, token: str, now: datetime) -> Session | None:
+    async with db.reading() as s:
+        row = await s.scalar(select(AgentSession).where(AgentSession.token_hash == _digest(token)))
+    if row is None or row.expires_at < now or not row.agent.active:
+        return None
+    return Session(row.agent, row.csrf_token)
+
+
+async def close_session(db: Database, token: str) -> None:
+    async with db.transaction() as s:
+        await s.execute(delete(AgentSession).where(AgentSession.token_hash == _digest(token)))
+
+
+async def count_with_password(db: Database) -> int:
+    async with db.reading() as s:
+        return (
+            await s.scalar(
+                select(func.count()).select_from(Agent).where(Agent.password_hash.is_not(None))
+            )
+            or 0
+        )
+
+
+_DUMMY = _hasher.hash(secrets.token_hex(16))

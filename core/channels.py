@@ -1,0 +1,32 @@
+"""What the sender needs of a channel adapter; adapters live in bots/ and implement it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from core.messages import Outbound
+
+
+@dataclass(frozen=True)
+class Sent:
+    platform_message_id: str | None = None
+
+
+class DeliveryError(Exception):
+    """A channel could not deliver. ``permanent`` errors are not retried; ``retry_after``
+    (seconds) overrides the back-off when the platform said how long to wait."""
+
+    def __init__(
+        self, reason: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Channel(Protocol):
+    async def send(self, outbound: Outbound) -> Sent:
+        """Deliver one message; raise DeliveryError when it cannot be delivered now."""
+        ...

@@ -1,0 +1,97 @@
+"""The Desk: the core's verbs. Each runs as one transaction; its events go out after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core import conversations, tickets
+from core.bus import EventBus
+from core.clock import utcnow
+from core.conversations import Received
+from core.db import Database
+from core.logctx import bound
+from core.messages import Button, Inbound, Press
+from core.models import Agent, Inbox, Message, Ticket, TicketStatus
+from core.work import Work
+
+T = TypeVar("T")
+log = logging.getLogger("otklik.core")
+_RETRIES = 3
+
+
+class Desk:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        on_outbox: Callable[[], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.clock = clock
+        self._on_outbox = on_outbox
+
+    def on_outbox(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after a commit that queued outgoing messages (wakes the sender)."""
+        self._on_outbox = callback
+
+    async def receive(self, inbound: Inbound) -> Received:
+        """A customer's message: stored once, on their live ticket or a new one."""
+        return await self._run(conversations.receive, inbound)
+
+    async def press(self, pressed: Press) -> Received:
+        """A customer's button press; raises ButtonRefused for a forged or foreign one."""
+        return await self._run(conversations.press, pressed)
+
+    async def reply(
+        self, number: int, agent: Agent | None, text: str, buttons: Sequence[Button] = ()
+    ) -> Message:
+        return await self._run(tickets.reply, number, agent, text, buttons)
+
+    async def note(self, number: int, agent: Agent, text: str) -> Message:
+        return await self._run(tickets.note, number, agent, text)
+
+    async def assign(self, number: int, agent: Agent, assignee_id: int | None) -> Ticket:
+        return await self._run(tickets.assign, number, agent, assignee_id)
+
+    async def set_status(self, number: int, agent: Agent, status: TicketStatus) -> Ticket:
+        return await self._run(tickets.set_status, number, agent, status)
+
+    async def sync_inboxes(self, inboxes: Iterable[tuple[str, str]]) -> None:
+        """Make sure every configured (name, channel) inbox has its row."""
+        async with self.db.transaction() as s:
+            for name, channel in inboxes:
+                row = await s.scalar(select(Inbox).where(Inbox.name == name))
+                if row is None:
+                    s.add(Inbox(name=name, channel=channel, created_at=self.clock()))
+                elif row.channel != channel:
+                    log.warning("inbox %s changes channel %s -> %s", name, row.channel, channel)
+                    row.channel = channel
+
+    async def _run(self, verb: Callable[..., Awaitable[T]], *args: Any) -> T:
+        for attempt in range(1, _RETRIES + 1):
+            with bound():
+                try:
+                    async with self.db.transaction() as session:
+                        work = Work(session, self.clock())
+                        result = await verb(work, *args)
+                except IntegrityError:
+                    # A concurrent transaction inserted the same customer or message first;
+                    # run again and find it (the verbs look before they insert).
+                    if attempt == _RETRIES:
+                        raise
+                    log.info("concurrent write on %s, retrying", verb.__name__)
+                    continue
+                await self.bus.publish(work.events)
+                if work.outbox_queued and self._on_outbox:
+                    self._on_outbox()
+                return result
+        raise AssertionError("unreachable")

@@ -1,0 +1,97 @@
+"""What adapters and the core exchange: platform-neutral inbound and outbound messages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from core.errors import InvalidInput
+
+_PAYLOAD = re.compile(r"^[A-Za-z0-9_.:=-]{1,64}$")
+MAX_TEXT = 20_000
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Metadata of a file a customer or agent sent; the bytes stay on the platform."""
+
+    kind: str  # image, file, audio, voice, video, sticker
+    name: str = ""
+    mime: str = ""
+    size: int | None = None
+    file_id: str = ""  # the platform's id, resolved through the channel when opened
+    url: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in ("", None)}
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button offered to a customer. The payload is what ``button.pressed`` rules match.
+
+    Checked when built, not when a platform rejects it: labels are 1–64 characters, payloads
+    1–64 characters of ``A-Z a-z 0-9 _ . : = -``.
+    """
+
+    label: str
+    payload: str
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.label.strip()) <= 64:
+            raise InvalidInput(f"button label must be 1-64 characters, got {self.label!r}")
+        if not _PAYLOAD.match(self.payload):
+            raise InvalidInput(
+                f"button payload must be 1-64 characters of A-Z a-z 0-9 _ . : = -, "
+                f"got {self.payload!r}"
+            )
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A customer's message as an adapter hands it to the core."""
+
+    inbox: str
+    external_id: str  # who wrote, as the platform names them
+    text: str = ""
+    platform_message_id: str | None = None  # the de-duplication key within the inbox
+    attachments: tuple[Attachment, ...] = ()
+    customer_name: str | None = None
+    customer_email: str | None = None
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Press:
+    """A customer pressed a button: ``button_id`` is the opaque token the platform carried."""
+
+    inbox: str
+    external_id: str
+    button_id: str
+    platform_event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OutButton:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One message for an adapter to deliver; ``key`` is stable across retries."""
+
+    outbox_id: int
+    inbox: str
+    external_id: str
+    text: str
+    ticket_number: int
+    buttons: tuple[OutButton, ...] = ()
+    attachments: tuple[dict[str, Any], ...] = field(default=())
+    author_name: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"otklik-{self.outbox_id}"

@@ -1,0 +1,96 @@
+"""The outbox: outgoing messages as rows, queued in the transaction that caused them.
+
+A row moves queued → sending (claimed with a lease) → sent | queued again (retry, later)
+| failed. A sender that dies while holding a lease loses its claim when the lease runs out,
+and another sender takes the row: nothing committed is ever lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.messages import Outbound, OutButton
+from core.models import Delivery, Identity, Inbox, Message, OutboxItem, Ticket
+from core.work import Work
+
+
+def queue(work: Work, message: Message, ticket: Ticket) -> OutboxItem:
+    item = OutboxItem(
+        message_id=message.id,
+        inbox_id=ticket.inbox_id,
+        identity_id=ticket.identity_id,
+        status=Delivery.QUEUED,
+        next_attempt_at=work.now,
+        created_at=work.now,
+    )
+    work.session.add(item)
+    work.outbox_queued = True
+    return item
+
+
+async def claim(
+    session: AsyncSession, now: datetime, lease: timedelta, limit: int
+) -> Sequence[int]:
+    """Take up to ``limit`` due rows for this sender; SKIP LOCKED keeps senders apart."""
+    due = (
+        select(OutboxItem.id)
+        .where(
+            or_(
+                (OutboxItem.status == Delivery.QUEUED) & (OutboxItem.next_attempt_at <= now),
+                (OutboxItem.status == Delivery.SENDING) & (OutboxItem.claimed_until < now),
+            )
+        )
+        .order_by(OutboxItem.id)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list((await session.scalars(due)).all())
+    if ids:
+        await session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id.in_(ids))
+            .values(
+                status=Delivery.SENDING,
+                claimed_until=now + lease,
+                attempts=OutboxItem.attempts + 1,
+            )
+        )
+    return ids
+
+
+@dataclass(frozen=True)
+class Claimed:
+    item: OutboxItem
+    outbound: Outbound
+    channel: str
+
+
+async def load(session: AsyncSession, item_id: int) -> Claimed:
+    row = (
+        await session.execute(
+            select(OutboxItem, Message, Ticket.number, Inbox, Identity.external_id)
+            .join(Message, Message.id == OutboxItem.message_id)
+            .join(Ticket, Ticket.id == Message.ticket_id)
+            .join(Inbox, Inbox.id == OutboxItem.inbox_id)
+            .join(Identity, Identity.id == OutboxItem.identity_id)
+            .where(OutboxItem.id == item_id)
+        )
+    ).one()
+    item, message, number, inbox, external_id = row
+    outbound = Outbound(
+        outbox_id=item.id,
+        inbox=inbox.name,
+        external_id=external_id,
+        text=message.text,
+        ticket_number=number,
+        buttons=tuple(OutButton(b.id, b.label) for b in message.buttons),
+        attachments=tuple(message.attachments),
+        author_name=message.author.name if message.author else None,
+    )
+    return Claimed(item, outbound, inbox.channel)

@@ -1,0 +1,197 @@
+"""Agent side of the core: replies, notes, assignment and the status lifecycle.
+
+new ──► open ◄──► waiting
+ │        │          │
+ └────────┴──► closed ──► open (reopen, by an agent)
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from core import events, outbox
+from core.conversations import change_status, message_snapshot
+from core.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
+from core.logctx import bind
+from core.messages import MAX_TEXT, Button
+from core.models import Agent, AuditEntry, Direction, Message, Role, Ticket, TicketStatus
+from core.models import Button as ButtonRow
+from core.work import Work
+
+log = logging.getLogger("otklik.core")
+
+ALLOWED = {
+    TicketStatus.NEW: {TicketStatus.OPEN, TicketStatus.WAITING, TicketStatus.CLOSED},
+    TicketStatus.OPEN: {TicketStatus.WAITING, TicketStatus.CLOSED},
+    TicketStatus.WAITING: {TicketStatus.OPEN, TicketStatus.CLOSED},
+    TicketStatus.CLOSED: {TicketStatus.OPEN},
+}
+
+
+async def ticket_for_update(work: Work, number: int) -> Ticket:
+    ticket = await work.session.scalar(
+        select(Ticket).where(Ticket.number == number).with_for_update(of=Ticket)
+    )
+    if ticket is None:
+        raise NotFound(f"ticket #{number} does not exist")
+    bind(ticket=ticket.number, inbox=ticket.inbox.name)
+    return ticket
+
+
+def may_work_on(agent: Agent, ticket: Ticket) -> bool:
+    """Supervisors and admins work any ticket; an agent, unassigned ones and their own."""
+    return agent.role != Role.AGENT or ticket.assignee_id in (None, agent.id)
+
+
+def _check_rights(agent: Agent, ticket: Ticket, action: str) -> None:
+    if not may_work_on(agent, ticket):
+        owner = ticket.assignee.name if ticket.assignee else "someone else"
+        raise Forbidden(
+            f"ticket #{ticket.number} is assigned to {owner}; only they, "
+            f"a supervisor or an admin may {action} it"
+        )
+
+
+def _text(text: str) -> str:
+    if not text.strip():
+        raise InvalidInput("text must not be empty")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"text is longer than {MAX_TEXT} characters")
+    return text
+
+
+async def reply(
+    work: Work, number: int, agent: Agent | None, text: str, buttons: Sequence[Button] = ()
+) -> Message:
+    """Send ``text`` to the customer through the ticket's channel (``agent`` None: the bot)."""
+    ticket = await ticket_for_update(work, number)
+    if agent is not None:
+        _check_rights(agent, ticket, "reply to")
+    if ticket.status == TicketStatus.CLOSED:
+        raise InvalidTransition(f"ticket #{number} is closed; reopen it to reply")
+    message = Message(
+        ticket_id=ticket.id,
+        inbox_id=ticket.inbox_id,
+        direction=Direction.OUT,
+        author=agent,
+        text=_text(text),
+        created_at=work.now,
+    )
+    work.session.add(message)
+    await work.session.flush()
+    work.session.add_all(
+        ButtonRow(
+            id=secrets.token_urlsafe(9),
+            message_id=message.id,
+            ticket_id=ticket.id,
+            identity_id=ticket.identity_id,
+            position=i,
+            label=b.label,
+            payload=b.payload,
+        )
+        for i, b in enumerate(buttons)
+    )
+    outbox.queue(work, message, ticket)
+    if agent is not None:
+        ticket.first_reply_at = ticket.first_reply_at or work.now
+        if ticket.assignee is None:
+            _assign(work, ticket, agent, by=agent)
+        if ticket.status == TicketStatus.NEW:
+            change_status(work, ticket, TicketStatus.OPEN, agent.id)
+    ticket.last_activity_at = ticket.updated_at = work.now
+    await work.session.flush()
+    work.emit(
+        events.MESSAGE_SENT, ticket, message=message_snapshot(message), agent=_agent_snapshot(agent)
+    )
+    log.info("reply %s queued", message.id)
+    return message
+
+
+async def note(work: Work, number: int, agent: Agent, text: str) -> Message:
+    """An internal note: agents see it, the customer never does. Any agent may write one."""
+    ticket = await ticket_for_update(work, number)
+    message = Message(
+        ticket_id=ticket.id,
+        inbox_id=ticket.inbox_id,
+        direction=Direction.OUT,
+        internal=True,
+        author=agent,
+        text=_text(text),
+        created_at=work.now,
+    )
+    work.session.add(message)
+    ticket.updated_at = work.now
+    await work.session.flush()
+    work.emit(
+        events.NOTE_ADDED, ticket, message=message_snapshot(message), agent=_agent_snapshot(agent)
+    )
+    return message
+
+
+async def assign(work: Work, number: int, agent: Agent, assignee_id: int | None) -> Ticket:
+    """Give the ticket to ``assignee_id`` (None: nobody). Agents may only take or drop it."""
+    ticket = await ticket_for_update(work, number)
+    target = None
+    if assignee_id is not None:
+        target = await work.session.get(Agent, assignee_id)
+        if target is None or not target.active:
+            raise InvalidInput(f"agent {assignee_id} does not exist or is not active")
+    if agent.role == Role.AGENT:
+        if assignee_id not in (None, agent.id):
+            raise Forbidden(
+                "agents may assign tickets only to themselves; "
+                "a supervisor or an admin may assign them to others"
+            )
+        _check_rights(agent, ticket, "reassign")
+    if (ticket.assignee.id if ticket.assignee else None) != assignee_id:
+        _assign(work, ticket, target, by=agent)
+    return ticket
+
+
+async def set_status(work: Work, number: int, agent: Agent, status: TicketStatus) -> Ticket:
+    """Move the ticket along its lifecycle; a move the lifecycle lacks is refused."""
+    ticket = await ticket_for_update(work, number)
+    _check_rights(agent, ticket, "change the status of")
+    current = TicketStatus(ticket.status)
+    if status not in ALLOWED[current]:
+        allowed = ", ".join(sorted(ALLOWED[current])) or "nothing"
+        raise InvalidTransition(
+            f"ticket #{number} is {current}; it can become {allowed}, not {status}"
+        )
+    change_status(work, ticket, status, agent.id)
+    log.info("status %s -> %s", current, status)
+    return ticket
+
+
+def _assign(work: Work, ticket: Ticket, target: Agent | None, by: Agent) -> None:
+    old = ticket.assignee
+    ticket.assignee = target
+    ticket.updated_at = work.now
+    work.session.add(
+        AuditEntry(
+            ticket_id=ticket.id,
+            at=work.now,
+            actor="agent",
+            agent_id=by.id,
+            action="assign",
+            old_value=old.name if old else None,
+            new_value=target.name if target else None,
+        )
+    )
+    work.emit(
+        events.TICKET_ASSIGNED,
+        ticket,
+        agent=_agent_snapshot(target),
+        previous=_agent_snapshot(old),
+        by=_agent_snapshot(by),
+    )
+
+
+def _agent_snapshot(agent: Agent | None) -> dict[str, object] | None:
+    if agent is None:
+        return None
+    return {"id": agent.id, "name": agent.name, "role": agent.role}

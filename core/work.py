@@ -1,0 +1,50 @@
+"""A unit of work: one transaction, the events it caused, published only after commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.events import Event
+from core.models import Ticket
+
+
+@dataclass
+class Work:
+    session: AsyncSession
+    now: datetime
+    events: list[Event] = field(default_factory=list)
+    outbox_queued: bool = False
+
+    def emit(self, name: str, ticket: Ticket | None = None, **data: Any) -> None:
+        if ticket is not None:
+            data = {
+                "ticket": ticket_snapshot(ticket),
+                "customer": customer_snapshot(ticket),
+                "inbox": {"name": ticket.inbox.name, "channel": ticket.inbox.channel},
+                **data,
+            }
+        self.events.append(
+            Event(name, self.now, ticket_id=ticket.id if ticket else None, data=data)
+        )
+
+
+def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "assignee_id": ticket.assignee.id if ticket.assignee else None,
+        "assignee": ticket.assignee.name if ticket.assignee else None,
+        "created_at": ticket.created_at.isoformat(),
+    }
+
+
+def customer_snapshot(ticket: Ticket) -> dict[str, Any]:
+    customer = ticket.customer
+    return {"id": customer.id, "name": customer.name, "email": customer.email}

@@ -1,0 +1,254 @@
+"""config.toml: the one settings file, validated at start.
+
+Every problem is reported as ``key.path: what was expected``; inbox entries are counted from 1
+as an admin counts ``[[inbox]]`` blocks (``inbox[2].name``). A string value ``${NAME}`` is taken
+from the environment variable NAME, so secrets need not live in the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_PATH = Path("config.toml")
+ENV_PATH = "OTKLIK_CONFIG"
+_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` lists every ``path: expectation``."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+    def __str__(self) -> str:
+        return f"{self.source} is not valid:\n" + "\n".join(f"  {p}" for p in self.problems)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Section):
+    url: str = "sqlite+aiosqlite:///var/otklik.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, url: str) -> str:
+        if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                'expected "sqlite+aiosqlite:///PATH" or "postgresql+asyncpg://USER@HOST/DB"'
+            )
+        return url
+
+
+class RedisConfig(_Section):
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _redis_scheme(cls, url: str | None) -> str | None:
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError('expected "redis://HOST:PORT/DB"')
+        return url or None
+
+
+class WebConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    public_url: str = ""
+    secret_key: str | None = Field(None, min_length=32)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError('expected an address starting with "http://" or "https://"')
+        return url.rstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+class SenderConfig(_Section):
+    max_attempts: int = Field(8, ge=1, le=100)
+    first_retry_seconds: float = Field(2.0, gt=0)
+    max_retry_seconds: float = Field(600.0, gt=0)
+    lease_seconds: float = Field(60.0, gt=0)
+
+
+class Texts(_Section):
+    """A user-facing text in both locales."""
+
+    en: str
+    ru: str
+
+
+class _Inbox(_Section):
+    name: str
+    title: str = "Support"
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, name: str) -> str:
+        if not _NAME.match(name):
+            raise ValueError("expected lowercase letters, digits, '-' or '_' (at most 40)")
+        return name
+
+
+class WebchatInbox(_Inbox):
+    channel: Literal["webchat"]
+    greeting: Texts = Texts(
+        en="Hello! Write your question and we will answer here.",
+        ru="Здравствуйте! Напишите вопрос — мы ответим здесь.",
+    )
+
+
+InboxConfig = Annotated[WebchatInbox, Field(discriminator="channel")]
+
+
+class Config(_Section):
+    locale: Literal["ru", "en"] = "en"
+    timezone: str = "UTC"
+    rules_dir: Path = Path("dispatcher_rules")
+    database: DatabaseConfig = DatabaseConfig()
+    redis: RedisConfig = RedisConfig()
+    web: WebConfig = WebConfig()
+    sender: SenderConfig = SenderConfig()
+    inbox: list[InboxConfig] = []
+    base_dir: Path = Path(".")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f'expected an IANA time zone such as "Europe/Moscow", got "{name}"'
+            ) from None
+        return name
+
+    @model_validator(mode="after")
+    def _unique_inbox_names(self) -> Config:
+        seen: set[str] = set()
+        for inbox in self.inbox:
+            if inbox.name in seen:
+                raise ValueError(f'inbox name "{inbox.name}" is used twice; names must be unique')
+            seen.add(inbox.name)
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def var_dir(self) -> Path:
+        return self.base_dir / "var"
+
+    def inbox_named(self, name: str) -> InboxConfig | None:
+        return next((i for i in self.inbox if i.name == name), None)
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    """The file to read: ``--config``, else ``$OTKLIK_CONFIG``, else ``./config.toml``."""
+    return Path(explicit or os.environ.get(ENV_PATH) or DEFAULT_PATH)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read, resolve ``${ENV}`` references, validate; raise ConfigError naming every problem."""
+    file = config_path(path)
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(file), ["file not found (set --config or OTKLIK_CONFIG)"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(file), [f"not valid TOML: {exc}"]) from None
+    return parse_config(raw, source=str(file), base_dir=file.resolve().parent)
+
+
+def parse_config(raw: dict[str, Any], *, source: str, base_dir: Path) -> Config:
+    problems: list[str] = []
+    resolved = _resolve_env(raw, (), problems)
+    if "base_dir" in resolved:
+        problems.append("base_dir: not a setting (it is the config file's folder)")
+    if problems:
+        raise ConfigError(source, problems)
+    try:
+        config = Config.model_validate({**resolved, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(err) for err in exc.errors()]) from None
+    return _anchor_paths(config)
+
+
+def _resolve_env(value: Any, path: tuple[Any, ...], problems: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _resolve_env(v, (*path, k), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_env(v, (*path, i), problems) for i, v in enumerate(value)]
+    if isinstance(value, str) and (ref := _ENV_REF.match(value)):
+        name = ref.group(1)
+        if name not in os.environ:
+            problems.append(f"{_dotted(path)}: environment variable {name} is not set")
+            return value
+        return os.environ[name]
+    return value
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part + 1}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _describe(err: Any) -> str:
+    loc = tuple(err["loc"])
+    channel = None
+    if len(loc) >= 3 and loc[0] == "inbox" and isinstance(loc[1], int):
+        channel, loc = loc[2], (*loc[:2], *loc[3:])
+    kind, message = err["type"], err["msg"]
+    if kind == "missing":
+        message = f'required for channel "{channel}"' if channel else "required"
+    elif kind == "extra_forbidden":
+        message = "unknown key" + (f' for channel "{channel}"' if channel else "")
+    elif kind == "union_tag_invalid":
+        message = (
+            f"unknown channel {err['input']!r}; expected one of: {err['ctx']['expected_tags']}"
+        )
+        loc = (*loc, "channel")
+    elif kind == "union_tag_not_found":
+        message = "required: the inbox's channel"
+        loc = (*loc, "channel")
+    elif message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+    return f"{_dotted(loc)}: {message}"
+
+
+def _anchor_paths(config: Config) -> Config:
+    """Relative paths (rules, the SQLite file) are relative to the config file's folder."""
+    base = config.base_dir
+    rules = config.rules_dir if config.rules_dir.is_absolute() else base / config.rules_dir
+    url = config.database.url
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        url = prefix + str(base / url.removeprefix(prefix))
+    return config.model_copy(update={"rules_dir": rules, "database": DatabaseConfig(url=url)})
