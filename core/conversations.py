@@ -198,7 +198,7 @@ async def _identity(work: Work, inbox: Inbox, inbound: Inbound) -> Identity:
     identity = await work.session.scalar(
         select(Identity)
         .where(Identity.inbox_id == inbox.id, Identity.external_id == inbound.external_id)
-        .with_for_update()
+        .with_for_update(of=Identity)
     )
     if identity is None:
         customer = Customer(

@@ -120,7 +120,7 @@ class Identity(Base):
     inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id"))
     external_id: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    customer: Mapped[Customer] = relationship(lazy="joined")
+    customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
 
 
 class Agent(Base):
@@ -144,7 +144,7 @@ class AgentSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
-    agent: Mapped[Agent] = relationship(lazy="joined")
+    agent: Mapped[Agent] = relationship(lazy="joined", innerjoin=True)
 
 
 class Ticket(Base):
@@ -167,9 +167,9 @@ class Ticket(Base):
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
     first_reply_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
-    inbox: Mapped[Inbox] = relationship(lazy="joined")
-    customer: Mapped[Customer] = relationship(lazy="joined")
-    identity: Mapped[Identity] = relationship(lazy="joined")
+    inbox: Mapped[Inbox] = relationship(lazy="joined", innerjoin=True)
+    customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
+    identity: Mapped[Identity] = relationship(lazy="joined", innerjoin=True)
     assignee: Mapped[Agent | None] = relationship(lazy="joined")
 
 
@@ -191,7 +191,7 @@ class Message(Base):
     buttons: Mapped[list[Button]] = relationship(
         lazy="selectin", order_by="Button.position", foreign_keys="Button.message_id"
     )
-    delivery: Mapped[OutboxItem | None] = relationship(lazy="joined", uselist=False)
+    delivery: Mapped[OutboxItem | None] = relationship(lazy="joined")
 
 
 class Button(Base):

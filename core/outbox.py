@@ -21,14 +21,13 @@ from core.work import Work
 
 def queue(work: Work, message: Message, ticket: Ticket) -> OutboxItem:
     item = OutboxItem(
-        message_id=message.id,
         inbox_id=ticket.inbox_id,
         identity_id=ticket.identity_id,
         status=Delivery.QUEUED,
         next_attempt_at=work.now,
         created_at=work.now,
     )
-    work.session.add(item)
+    message.delivery = item
     work.outbox_queued = True
     return item
 

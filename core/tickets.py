@@ -80,21 +80,19 @@ async def reply(
         author=agent,
         text=_text(text),
         created_at=work.now,
+        buttons=[
+            ButtonRow(
+                id=secrets.token_urlsafe(9),
+                ticket_id=ticket.id,
+                identity_id=ticket.identity_id,
+                position=i,
+                label=b.label,
+                payload=b.payload,
+            )
+            for i, b in enumerate(buttons)
+        ],
     )
     work.session.add(message)
-    await work.session.flush()
-    work.session.add_all(
-        ButtonRow(
-            id=secrets.token_urlsafe(9),
-            message_id=message.id,
-            ticket_id=ticket.id,
-            identity_id=ticket.identity_id,
-            position=i,
-            label=b.label,
-            payload=b.payload,
-        )
-        for i, b in enumerate(buttons)
-    )
     outbox.queue(work, message, ticket)
     if agent is not None:
         ticket.first_reply_at = ticket.first_reply_at or work.now
@@ -122,6 +120,8 @@ async def note(work: Work, number: int, agent: Agent, text: str) -> Message:
         author=agent,
         text=_text(text),
         created_at=work.now,
+        buttons=[],
+        delivery=None,
     )
     work.session.add(message)
     ticket.updated_at = work.now

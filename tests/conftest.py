@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from core.agents import add_agent, complete_setup
+from core.bus import LocalBus
+from core.clock import utcnow
+from core.db import Database
+from core.desk import Desk
+from core.events import Event
+from core.models import Agent, Role
+from tests.databases import throwaway_url, wipe
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def session_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("otklik")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, session_tmp: Path) -> AsyncIterator[str]:
+    """One migrated database per backend for the whole run; tests get it wiped."""
+    async with throwaway_url(request.param, session_tmp) as url:
+        yield url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    await wipe(database)
+    yield database
+    await database.close()
+
+
+class Recorder:
+    """Collects every published event, for assertions."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+    def names(self) -> list[str]:
+        return [e.name for e in self.events]
+
+    def clear(self) -> None:
+        self.events.clear()
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def desk(db: Database, recorder: Recorder) -> Desk:
+    bus = LocalBus()
+    bus.subscribe(recorder)
+    return Desk(db, bus)
+
+
+async def make_agent(
+    db: Database, login: str, role: Role = Role.AGENT, password: str = "correct horse battery"
+) -> Agent:
+    new = await add_agent(db, login.capitalize(), login, role, utcnow())
+    return await complete_setup(db, new.setup_token, password, utcnow())
