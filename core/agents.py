@@ -168,4 +168,15 @@ async def count_with_password(db: Database) -> int:
         )
 
 
+async def first_admin_setup(db: Database, now: datetime) -> str | None:
+    """While no agent can sign in, a fresh setup token for the first admin (made if missing)."""
+    if await count_with_password(db):
+        return None
+    async with db.reading() as s:
+        admin = await s.scalar(select(Agent).where(Agent.role == Role.ADMIN).order_by(Agent.id))
+    if admin is None:
+        return (await add_agent(db, "Administrator", "admin", Role.ADMIN, now)).setup_token
+    return await renew_setup(db, admin.id, now)
+
+
 _DUMMY = _hasher.hash(secrets.token_hex(16))

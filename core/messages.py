@@ -84,6 +84,7 @@ class Outbound:
     """One message for an adapter to deliver; ``key`` is stable across retries."""
 
     outbox_id: int
+    message_id: int
     inbox: str
     external_id: str
     text: str

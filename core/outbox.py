@@ -84,6 +84,7 @@ async def load(session: AsyncSession, item_id: int) -> Claimed:
     item, message, number, inbox, external_id = row
     outbound = Outbound(
         outbox_id=item.id,
+        message_id=message.id,
         inbox=inbox.name,
         external_id=external_id,
         text=message.text,

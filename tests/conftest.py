@@ -5,14 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from core.agents import add_agent, complete_setup
 from core.bus import LocalBus
-from core.clock import utcnow
 from core.db import Database
 from core.desk import Desk
 from core.events import Event
-from core.models import Agent, Role
 from tests.databases import throwaway_url, wipe
+from tests.service import running, test_config
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -65,8 +63,8 @@ def desk(db: Database, recorder: Recorder) -> Desk:
     return Desk(db, bus)
 
 
-async def make_agent(
-    db: Database, login: str, role: Role = Role.AGENT, password: str = "correct horse battery"
-) -> Agent:
-    new = await add_agent(db, login.capitalize(), login, role, utcnow())
-    return await complete_setup(db, new.setup_token, password, utcnow())
+@pytest.fixture
+async def service(db: Database, database_url: str, tmp_path: Path):
+    """The whole app served on 127.0.0.1 over the wiped test database."""
+    async with running(test_config(database_url, tmp_path)) as svc:
+        yield svc

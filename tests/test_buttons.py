@@ -8,7 +8,8 @@ from core.desk import Desk
 from core.errors import ButtonRefused
 from core.messages import Button, Inbound, Press
 from core.models import TicketStatus
-from tests.conftest import Recorder, make_agent
+from tests.conftest import Recorder
+from tests.people import make_agent
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from core.desk import Desk
 from core.errors import InvalidInput, NotFound
 from core.messages import Attachment, Inbound
 from core.models import Role, TicketStatus
-from tests.conftest import Recorder, make_agent
+from tests.conftest import Recorder
+from tests.people import make_agent
 
 
 @pytest.fixture

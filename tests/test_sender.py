@@ -14,7 +14,7 @@ from core.desk import Desk
 from core.messages import Button, Inbound, Outbound
 from core.models import Delivery, OutboxItem
 from core.sender import RetryPolicy, Sender
-from tests.conftest import make_agent
+from tests.people import make_agent
 
 
 class FakeChannel:

@@ -1,0 +1,1 @@
+"""Channel adapters: each translates one platform to the core's Inbound/Press/Outbound."""

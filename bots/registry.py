@@ -1,0 +1,23 @@
+"""Builds the adapter for every configured inbox and mounts its routes on the web app."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bots.webchat.channel import WebchatChannel
+from core.channels import Channel
+from core.desk import Desk
+from otklik.config import Config, WebchatInbox
+
+
+def build_channels(
+    config: Config, app: web.Application, desk: Desk, secret: bytes
+) -> dict[str, Channel]:
+    channels: dict[str, Channel] = {}
+    default_chat = next((i.name for i in config.inbox if isinstance(i, WebchatInbox)), None)
+    for inbox in config.inbox:
+        if isinstance(inbox, WebchatInbox):
+            chat = WebchatChannel(inbox, desk, secret, config.locale, config.web.secure_cookies)
+            chat.mount(app, default=inbox.name == default_chat)
+            channels[inbox.name] = chat
+    return channels

@@ -1,0 +1,1 @@
+"""The web chat widget: a page at /chat, an embeddable script, live messages over WebSocket."""

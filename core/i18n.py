@@ -1,0 +1,24 @@
+"""User-facing texts in Russian and English: catalogs in core/locales/<locale>.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+LOCALES = ("ru", "en")
+_DIR = Path(__file__).parent / "locales"
+
+
+@cache
+def catalog(locale: str) -> dict[str, str]:
+    if locale not in LOCALES:
+        raise ValueError(f"locale {locale!r}: expected one of {LOCALES}")
+    return tomllib.loads((_DIR / f"{locale}.toml").read_text(encoding="utf-8"))
+
+
+def text(locale: str, key: str, **values: Any) -> str:
+    """The text for ``key``; a missing key is a bug the catalog test catches, shown as the key."""
+    template = catalog(locale).get(key, key)
+    return template.format(**values) if values else template

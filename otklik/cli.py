@@ -1,0 +1,150 @@
+"""The ``otklik`` command: serve, migrate, agents add, config check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+from sqlalchemy.engine import make_url
+
+from core import agents
+from core.clock import utcnow
+from core.db import Database
+from core.errors import OtklikError
+from core.models import Role
+from otklik.config import ENV_PATH, Config, ConfigError, load_config
+from otklik.logs import setup_logging
+from otklik.migrate import upgrade
+from otklik.schema import pending_migrations
+from otklik.service import build_app, first_admin_link
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        return args.run(config, args)
+    except ConfigError as exc:
+        print(f"otklik: {exc}", file=sys.stderr)
+        return 2
+    except OtklikError as exc:
+        print(f"otklik: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", metavar="PATH", default=argparse.SUPPRESS,
+        help=f"settings file (default: ${ENV_PATH} or ./config.toml)",
+    )
+    parser = argparse.ArgumentParser(prog="otklik", parents=[common],
+                                     description="Otklik customer-support service")
+    parser.set_defaults(config=None)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", parents=[common], help="run the service")
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", parents=[common], help="apply database migrations")
+    migrate.set_defaults(run=_migrate)
+
+    agents_cmd = commands.add_parser("agents", help="manage agents").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    add = agents_cmd.add_parser("add", parents=[common], help="add an agent")
+    add.add_argument("name")
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
+    add.add_argument("--login", help="sign-in name (default: from NAME, e.g. ivan.petrov)")
+    add.add_argument("--telegram-id", type=int, help="the agent's Telegram user id")
+    add.set_defaults(run=_add_agent)
+
+    config_cmd = commands.add_parser("config", help="settings").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    check = config_cmd.add_parser("check", parents=[common], help="validate the settings file")
+    check.set_defaults(run=_check)
+    return parser
+
+
+def _serve(config: Config, _args: argparse.Namespace) -> int:
+    setup_logging()
+    return asyncio.run(_serve_async(config))
+
+
+async def _serve_async(config: Config) -> int:
+    db = Database(config.database.url)
+    try:
+        if problem := await pending_migrations(db):
+            print(f"otklik: {problem}", file=sys.stderr)
+            return 1
+        link = await first_admin_link(config, db)
+    finally:
+        await db.close()
+    app = await build_app(config)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, config.web.host, config.web.port).start()
+    base = config.web.base_url
+    webchats = [i.name for i in config.inbox if i.channel == "webchat"]
+    print(f"\nOtklik is running on http://{config.web.host}:{config.web.port}")
+    if webchats:
+        print(f"  Customer chat: {base}/chat" + (f"  (inbox {webchats[0]})"))
+    print(f"  Agent inbox:   {base}/inbox")
+    if link:
+        print(f"  First sign-in: open {link} to set the admin's password (one-time, 3 days)")
+    print("Press Ctrl+C to stop.\n", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+    return 0
+
+
+def _migrate(config: Config, _args: argparse.Namespace) -> int:
+    upgrade(config.database.url)
+    print(f"otklik: database at {_safe_url(config.database.url)} is up to date")
+    return 0
+
+
+def _add_agent(config: Config, args: argparse.Namespace) -> int:
+    login = args.login or agents.login_from_name(args.name)
+    if not login:
+        print("otklik: cannot make a login from that name; give one with --login", file=sys.stderr)
+        return 2
+    new = asyncio.run(_add(config, args.name, login, Role(args.role), args.telegram_id))
+    print(f"Agent {new.agent.name} ({new.agent.role}) added with login {new.agent.login}.")
+    print(f"One-time setup link (valid 3 days): "
+          f"{config.web.base_url}/inbox/setup/{new.setup_token}")
+    return 0
+
+
+async def _add(config: Config, name: str, login: str, role: Role,
+               telegram_id: int | None) -> agents.NewAgent:
+    db = Database(config.database.url)
+    try:
+        return await agents.add_agent(db, name, login, role, utcnow(), telegram_id)
+    finally:
+        await db.close()
+
+
+def _check(config: Config, _args: argparse.Namespace) -> int:
+    problems = []
+    if not config.rules_dir.is_dir():
+        problems.append(f"rules_dir: folder {config.rules_dir} does not exist")
+    if problems:
+        raise ConfigError("config", problems)
+    print(f"otklik: configuration is valid ({len(config.inbox)} inbox(es): "
+          f"{', '.join(f'{i.name} [{i.channel}]' for i in config.inbox) or 'none'})")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""A running Otklik for web tests: the real app on a loopback port over a test database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from core.models import Role
+from otklik.config import Config, parse_config
+from otklik.service import SENDER, build_app
+from tests.people import make_agent
+from web.state import STATE, State
+
+PASSWORD = "correct horse battery"
+
+
+def test_config(database_url: str, tmp: Path, **overrides: Any) -> Config:
+    raw: dict[str, Any] = {
+        "locale": "en",
+        "database": {"url": database_url},
+        "web": {"secret_key": "s" * 40},
+        "inbox": [
+            {"name": "web", "channel": "webchat", "title": "Acme support"},
+            {"name": "shop", "channel": "webchat"},
+        ],
+    }
+    raw.update(overrides)
+    return parse_config(raw, source="test", base_dir=tmp)
+
+
+@dataclass
+class Running:
+    server: TestServer
+    app: web.Application
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    @property
+    def state(self) -> State:
+        return self.app[STATE]
+
+    async def drain_outbox(self) -> int:
+        return await self.app[SENDER].drain()
+
+    @asynccontextmanager
+    async def client(self) -> AsyncIterator[aiohttp.ClientSession]:
+        """A browser-like client: keeps cookies (also on 127.0.0.1)."""
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(self.url, cookie_jar=jar) as session:
+            yield session
+
+    async def agent_token(self, login: str, role: Role = Role.AGENT) -> str:
+        """Create an agent and sign in through the API; returns the bearer token."""
+        await make_agent(self.state.db, login, role, PASSWORD)
+        async with aiohttp.ClientSession() as http:
+            response = await http.post(
+                f"{self.url}/api/v1/session", json={"login": login, "password": PASSWORD}
+            )
+            assert response.status == 201, await response.text()
+            return (await response.json())["token"]
+
+
+@asynccontextmanager
+async def running(config: Config) -> AsyncIterator[Running]:
+    app = await build_app(config)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield Running(server, app)
+    finally:
+        await server.close()

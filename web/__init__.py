@@ -1,0 +1,1 @@
+"""The aiohttp application: webhooks, agent inbox, JSON API, health."""

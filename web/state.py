@@ -1,0 +1,31 @@
+"""What every request handler reaches through ``request.app[STATE]``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiohttp import web
+
+from core.bus import EventBus
+from core.db import Database
+from core.desk import Desk
+from otklik.config import Config
+
+
+@dataclass
+class State:
+    config: Config
+    db: Database
+    desk: Desk
+    bus: EventBus
+    secret: bytes
+    clock: Callable[[], datetime]
+
+    @property
+    def locale(self) -> str:
+        return self.config.locale
+
+
+STATE = web.AppKey("otklik", State)
