@@ -38,11 +38,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--config", metavar="PATH", default=argparse.SUPPRESS,
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
         help=f"settings file (default: ${ENV_PATH} or ./config.toml)",
     )
-    parser = argparse.ArgumentParser(prog="otklik", parents=[common],
-                                     description="Otklik customer-support service")
+    parser = argparse.ArgumentParser(
+        prog="otklik", parents=[common], description="Otklik customer-support service"
+    )
     parser.set_defaults(config=None)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -117,13 +120,15 @@ def _add_agent(config: Config, args: argparse.Namespace) -> int:
         return 2
     new = asyncio.run(_add(config, args.name, login, Role(args.role), args.telegram_id))
     print(f"Agent {new.agent.name} ({new.agent.role}) added with login {new.agent.login}.")
-    print(f"One-time setup link (valid 3 days): "
-          f"{config.web.base_url}/inbox/setup/{new.setup_token}")
+    print(
+        f"One-time setup link (valid 3 days): {config.web.base_url}/inbox/setup/{new.setup_token}"
+    )
     return 0
 
 
-async def _add(config: Config, name: str, login: str, role: Role,
-               telegram_id: int | None) -> agents.NewAgent:
+async def _add(
+    config: Config, name: str, login: str, role: Role, telegram_id: int | None
+) -> agents.NewAgent:
     db = Database(config.database.url)
     try:
         return await agents.add_agent(db, name, login, role, utcnow(), telegram_id)
@@ -137,8 +142,10 @@ def _check(config: Config, _args: argparse.Namespace) -> int:
         problems.append(f"rules_dir: folder {config.rules_dir} does not exist")
     if problems:
         raise ConfigError("config", problems)
-    print(f"otklik: configuration is valid ({len(config.inbox)} inbox(es): "
-          f"{', '.join(f'{i.name} [{i.channel}]' for i in config.inbox) or 'none'})")
+    print(
+        f"otklik: configuration is valid ({len(config.inbox)} inbox(es): "
+        f"{', '.join(f'{i.name} [{i.channel}]' for i in config.inbox) or 'none'})"
+    )
     return 0
 
 

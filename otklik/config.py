@@ -20,6 +20,7 @@ DEFAULT_PATH = Path("config.toml")
 ENV_PATH = "OTKLIK_CONFIG"
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_RESERVED = {"api", "static", "ws", "widget"}  # path segments the web routes use
 
 
 class ConfigError(Exception):
@@ -108,6 +109,8 @@ class _Inbox(_Section):
     def _slug(cls, name: str) -> str:
         if not _NAME.match(name):
             raise ValueError("expected lowercase letters, digits, '-' or '_' (at most 40)")
+        if name in _RESERVED:
+            raise ValueError(f"{name!r} is reserved; choose another name")
         return name
 
 

@@ -23,9 +23,15 @@ class _Formatter(logging.Formatter):
             message += "\n" + self.formatException(record.exc_info)
         if self._json:
             return json.dumps(
-                {"at": at, "level": record.levelname.lower(), "logger": record.name,
-                 "message": message, **fields},
-                ensure_ascii=False, default=str,
+                {
+                    "at": at,
+                    "level": record.levelname.lower(),
+                    "logger": record.name,
+                    "message": message,
+                    **fields,
+                },
+                ensure_ascii=False,
+                default=str,
             )
         extra = " ".join(f"{k}={v}" for k, v in fields.items())
         line = f"{at} {record.levelname:<7} {record.name}: {message}"
@@ -39,3 +45,4 @@ def setup_logging(level: str = "INFO", as_json: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -37,7 +37,9 @@ async def build_app(config: Config, clock: Callable[[], datetime] = utcnow) -> w
     channels = build_channels(config, app, desk, state.secret)
     s = config.sender
     sender = Sender(
-        db, channels, bus,
+        db,
+        channels,
+        bus,
         RetryPolicy(
             max_attempts=s.max_attempts,
             first_retry=timedelta(seconds=s.first_retry_seconds),

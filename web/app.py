@@ -33,7 +33,7 @@ def create_app(state: State) -> web.Application:
     )
     app[STATE] = state
     health.setup(app)
-    login.setup(app)
+    login.setup_routes(app)
     inbox.setup(app)
     live.setup(app, state.bus)
     api.setup(app)

@@ -77,7 +77,9 @@ def cookie_flags(request: web.Request) -> dict[str, object]:
 
 def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=int(agents.SESSION_VALID.total_seconds()),
+        SESSION_COOKIE,
+        token,
+        max_age=int(agents.SESSION_VALID.total_seconds()),
         **cookie_flags(request),
     )
 
@@ -94,7 +96,8 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
 async def _check_csrf(request: web.Request, session_token: str | None) -> None:
     given = request.headers.get("X-CSRF-Token")
     if given is None and request.content_type in (
-        "application/x-www-form-urlencoded", "multipart/form-data"
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
     ):
         given = str((await request.post()).get("csrf", ""))
     session = await session_of(request) if session_token else None

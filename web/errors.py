@@ -37,10 +37,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def wants_json(request: web.Request) -> bool:
-    return (
-        request.path.startswith(("/api/", "/chat/api/", "/webhooks/"))
-        or "application/json" in request.headers.get("Accept", "")
-    )
+    return request.path.startswith(
+        ("/api/", "/chat/api/", "/webhooks/")
+    ) or "application/json" in request.headers.get("Accept", "")
 
 
 def error_response(request: web.Request, status: int, message: str) -> web.Response:

@@ -1,7 +1,131 @@
-"""Placeholder while being written."""
+"""The agents' web inbox: ticket list with filters, a ticket's conversation, and its actions."""
+
+from __future__ import annotations
 
 from aiohttp import web
 
+from core import queries
+from core.errors import InvalidInput
+from core.models import Agent, TicketStatus
+from core.queries import TicketFilter
+from core.tickets import ALLOWED, may_work_on
+from web.auth import require
+from web.pages import redirect, render
+from web.state import STATE
+
+PAGE_SIZE = 50
+
+
+def _filter(request: web.Request, me: Agent) -> TicketFilter:
+    q = request.query
+    status = q.get("status", "live")
+    if status not in {"", "live", *TicketStatus}:
+        raise InvalidInput(f"status: expected live, new, open, waiting or closed, not {status!r}")
+    assignee = q.get("assignee", "")
+    if assignee not in ("", "me", "none") and not assignee.isdigit():
+        raise InvalidInput("assignee: expected me, none or an agent id")
+    page = int(q["page"]) if q.get("page", "").isdigit() else 1
+    return TicketFilter(
+        status=status or None,
+        assignee_id=me.id if assignee == "me" else int(assignee) if assignee.isdigit() else None,
+        unassigned=assignee == "none",
+        inbox=q.get("inbox") or None,
+        text=q.get("q") or None,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+
+
+async def ticket_list(request: web.Request) -> web.Response:
+    session = await require(request)
+    state = request.app[STATE]
+    found, total = await queries.tickets(state.db, _filter(request, session.agent))
+    template = "_rows.html" if request.query.get("partial") else "tickets.html"
+    return render(
+        request,
+        template,
+        session=session,
+        tickets=found,
+        total=total,
+        query=request.query,
+        inboxes=[i.name for i in state.config.inbox],
+        agents=await queries.agents(state.db),
+        statuses=list(TicketStatus),
+    )
+
+
+async def ticket_page(request: web.Request) -> web.Response:
+    session = await require(request)
+    state = request.app[STATE]
+    ticket = await queries.ticket(state.db, _number(request))
+    template = "_ticket.html" if request.query.get("partial") else "ticket.html"
+    return render(
+        request,
+        template,
+        session=session,
+        ticket=ticket,
+        messages=await queries.messages(state.db, ticket.id),
+        audit=await queries.audit(state.db, ticket.id),
+        agents=await queries.agents(state.db),
+        next_statuses=sorted(ALLOWED[TicketStatus(ticket.status)]),
+        may_work=may_work_on(session.agent, ticket),
+    )
+
+
+async def reply(request: web.Request) -> web.Response:
+    session = await require(request)
+    form = await request.post()
+    number = _number(request)
+    await request.app[STATE].desk.reply(number, session.agent, str(form.get("text", "")))
+    return redirect(f"/inbox/tickets/{number}")
+
+
+async def note(request: web.Request) -> web.Response:
+    session = await require(request)
+    form = await request.post()
+    number = _number(request)
+    await request.app[STATE].desk.note(number, session.agent, str(form.get("text", "")))
+    return redirect(f"/inbox/tickets/{number}")
+
+
+async def assign(request: web.Request) -> web.Response:
+    session = await require(request)
+    form = await request.post()
+    number = _number(request)
+    chosen = str(form.get("agent", ""))
+    if chosen not in ("", "me") and not chosen.isdigit():
+        raise InvalidInput("agent: expected me, an agent id or nothing")
+    assignee = session.agent.id if chosen == "me" else int(chosen) if chosen else None
+    await request.app[STATE].desk.assign(number, session.agent, assignee)
+    return redirect(f"/inbox/tickets/{number}")
+
+
+async def status(request: web.Request) -> web.Response:
+    session = await require(request)
+    form = await request.post()
+    number = _number(request)
+    value = str(form.get("status", ""))
+    if value not in TicketStatus.__members__.values():
+        raise InvalidInput(f"status: expected open, waiting or closed, not {value!r}")
+    await request.app[STATE].desk.set_status(number, session.agent, TicketStatus(value))
+    return redirect(f"/inbox/tickets/{number}")
+
+
+def _number(request: web.Request) -> int:
+    raw = request.match_info["number"]
+    if not raw.isdigit():
+        raise web.HTTPNotFound(text=f"ticket #{raw} does not exist")
+    return int(raw)
+
 
 def setup(app: web.Application) -> None:
-    del app
+    app.add_routes(
+        [
+            web.get("/inbox", ticket_list),
+            web.get("/inbox/tickets/{number}", ticket_page),
+            web.post("/inbox/tickets/{number}/reply", reply),
+            web.post("/inbox/tickets/{number}/note", note),
+            web.post("/inbox/tickets/{number}/assign", assign),
+            web.post("/inbox/tickets/{number}/status", status),
+        ]
+    )

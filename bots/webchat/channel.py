@@ -3,6 +3,7 @@
 Routes (``{inbox}`` is the inbox name; ``/chat`` alone serves the first web chat inbox):
   GET  /chat[/{inbox}]                 the chat page (sets the signed visitor cookie)
   GET  /chat/widget.js                 the script a company puts on its site
+  GET  /chat/static/…                  the page's script and styles
   GET  /chat/api/{inbox}/history       the visitor's conversation
   POST /chat/api/{inbox}/messages      {"text", "client_id", "name"?} → the stored message
   POST /chat/api/{inbox}/press         {"button", "client_id"} → the recorded press
@@ -74,19 +75,29 @@ class WebchatChannel:
             web.get(f"{base}/ws", self.socket),
         ]
         if default:
-            routes += [web.get("/chat", self.page), web.get("/chat/widget.js", widget_script)]
+            routes += [
+                web.get("/chat", self.page),
+                web.get("/chat/widget.js", widget_script),
+                web.static("/chat/static", _HERE / "static"),
+            ]
         app.add_routes(routes)
 
     # -- the core's side: deliver an outgoing message ----------------------------------------
 
     async def send(self, outbound: Outbound) -> Sent:
         """Push to the visitor's open chat tabs; a closed tab sees it in its history later."""
-        await self._push(outbound.external_id, {
-            "id": outbound.message_id, "direction": "out", "text": outbound.text,
-            "author": outbound.author_name,
-            "buttons": [{"id": b.id, "label": b.label, "pressed": False}
-                        for b in outbound.buttons],
-        })
+        await self._push(
+            outbound.external_id,
+            {
+                "id": outbound.message_id,
+                "direction": "out",
+                "text": outbound.text,
+                "author": outbound.author_name,
+                "buttons": [
+                    {"id": b.id, "label": b.label, "pressed": False} for b in outbound.buttons
+                ],
+            },
+        )
         return Sent(platform_message_id=f"webchat-{outbound.message_id}")
 
     async def _push(self, visitor: str, message: dict[str, Any]) -> None:
@@ -101,10 +112,15 @@ class WebchatChannel:
     async def page(self, request: web.Request) -> web.Response:
         response = web.Response(content_type="text/html")
         self._visitor(request, response)
-        t = {k: text(self._locale, f"chat.{k}") for k in (
-            "title", "placeholder", "send", "name", "offline", "refused", "failed")}
+        t = {
+            k: text(self._locale, f"chat.{k}")
+            for k in ("title", "placeholder", "send", "name", "offline", "refused", "failed")
+        }
         response.text = _pages.get_template("chat.html").render(
-            inbox=self.inbox.name, title=self.inbox.title, t=t, locale=self._locale,
+            inbox=self.inbox.name,
+            title=self.inbox.title,
+            t=t,
+            locale=self._locale,
             greeting=getattr(self.inbox.greeting, self._locale),
             embedded=request.query.get("embed") == "1",
         )
@@ -120,23 +136,33 @@ class WebchatChannel:
         said = _Said.model_validate(await _json(request))
         if not said.text.strip():
             raise InvalidInput("text: write something first")
-        got = await self._desk.receive(Inbound(
-            inbox=self.inbox.name, external_id=visitor, text=said.text,
-            platform_message_id=said.client_id, customer_name=said.name,
-        ))
+        got = await self._desk.receive(
+            Inbound(
+                inbox=self.inbox.name,
+                external_id=visitor,
+                text=said.text,
+                platform_message_id=said.client_id,
+                customer_name=said.name,
+            )
+        )
         message = {"id": got.message_id, "direction": "in", "text": said.text, "buttons": []}
         if not got.duplicate:
             await self._push(visitor, message)
-        return web.json_response({"message": message, "ticket": got.ticket_number},
-                                 status=200 if got.duplicate else 201)
+        return web.json_response(
+            {"message": message, "ticket": got.ticket_number}, status=200 if got.duplicate else 201
+        )
 
     async def post_press(self, request: web.Request) -> web.Response:
         visitor = self._visitor(request)
         pressed = _Pressed.model_validate(await _json(request))
-        got = await self._desk.press(Press(
-            inbox=self.inbox.name, external_id=visitor, button_id=pressed.button,
-            platform_event_id=pressed.client_id,
-        ))
+        got = await self._desk.press(
+            Press(
+                inbox=self.inbox.name,
+                external_id=visitor,
+                button_id=pressed.button,
+                platform_event_id=pressed.client_id,
+            )
+        )
         return web.json_response({"message_id": got.message_id, "ticket": got.ticket_number})
 
     async def socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -163,8 +189,13 @@ class WebchatChannel:
             raise web.HTTPUnauthorized(text="no chat session: open the chat page first")
         visitor, cookie = new_cookie(self._secret, self.inbox.name)
         response.set_cookie(
-            self._cookie, cookie, max_age=365 * 24 * 3600, httponly=True, path="/chat",
-            secure=self._secure, samesite="None" if self._secure else "Lax",
+            self._cookie,
+            cookie,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            path="/chat",
+            secure=self._secure,
+            samesite="None" if self._secure else "Lax",
         )
         return visitor
 
@@ -183,14 +214,16 @@ def _public(message: Message) -> dict[str, Any]:
         "text": message.text,
         "author": message.author.name if message.author else None,
         "attachments": message.attachments,
-        "buttons": [{"id": b.id, "label": b.label, "pressed": b.pressed_at is not None}
-                    for b in message.buttons],
+        "buttons": [
+            {"id": b.id, "label": b.label, "pressed": b.pressed_at is not None}
+            for b in message.buttons
+        ],
         "created_at": message.created_at.isoformat(),
     }
 
 
 async def widget_script(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(_HERE / "static" / "widget.js",
-                            headers={"Content-Type": "application/javascript",
-                                     "Cache-Control": "max-age=3600"})
-
+    return web.FileResponse(
+        _HERE / "static" / "widget.js",
+        headers={"Content-Type": "application/javascript", "Cache-Control": "max-age=3600"},
+    )
