@@ -22,6 +22,7 @@ from core.errors import (
     NotFound,
     OtklikError,
 )
+from web.state import STATE
 
 log = logging.getLogger("otklik.web")
 
@@ -65,9 +66,10 @@ def validation_message(exc: ValidationError) -> str:
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except web.HTTPRequestEntityTooLarge as exc:
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[STATE].config.web.max_body_bytes
         return error_response(
-            request, 413, f"the request body is larger than the {exc.max_size} bytes allowed"
+            request, 413, f"the request body is larger than the {limit} bytes allowed"
         )
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":
