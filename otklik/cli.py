@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -100,10 +101,12 @@ async def _serve_async(config: Config) -> int:
     if link:
         print(f"  First sign-in: open {link} to set the admin's password (one-time, 3 days)")
     print("Press Ctrl+C to stop.\n", flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
-        await runner.cleanup()
+        await runner.cleanup()  # the sender finishes its row; nothing queued is lost
     return 0
 
 

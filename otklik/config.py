@@ -234,9 +234,8 @@ def _describe(err: Any) -> str:
     elif kind == "extra_forbidden":
         message = "unknown key" + (f' for channel "{channel}"' if channel else "")
     elif kind == "union_tag_invalid":
-        message = (
-            f"unknown channel {err['input']!r}; expected one of: {err['ctx']['expected_tags']}"
-        )
+        tags = err["ctx"]["expected_tags"]
+        message = f"unknown channel {err['ctx']['tag']!r}; expected one of: {tags}"
         loc = (*loc, "channel")
     elif kind == "union_tag_not_found":
         message = "required: the inbox's channel"
