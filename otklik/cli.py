@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(config: Config, _args: argparse.Namespace) -> int:
-    setup_logging()
+    setup_logging(config.log.level, as_json=config.log.format == "json")
     return asyncio.run(_serve_async(config))
 
 

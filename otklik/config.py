@@ -93,6 +93,11 @@ class SenderConfig(_Section):
     lease_seconds: float = Field(60.0, gt=0)
 
 
+class LogConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
 class Texts(_Section):
     """A user-facing text in both locales."""
 
@@ -133,6 +138,7 @@ class Config(_Section):
     redis: RedisConfig = RedisConfig()
     web: WebConfig = WebConfig()
     sender: SenderConfig = SenderConfig()
+    log: LogConfig = LogConfig()
     inbox: list[InboxConfig] = []
     base_dir: Path = Path(".")
 
