@@ -7,28 +7,15 @@ from sqlalchemy import select, update
 
 from core import queries
 from core.bus import LocalBus
-from core.channels import DeliveryError, Sent
+from core.channels import DeliveryError
 from core.clock import utcnow
 from core.db import Database
 from core.desk import Desk
-from core.messages import Button, Inbound, Outbound
+from core.messages import Button, Inbound
 from core.models import Delivery, OutboxItem
 from core.sender import RetryPolicy, Sender
+from tests.fakes import FakeChannel
 from tests.people import make_agent
-
-
-class FakeChannel:
-    """Records deliveries; fails with the queued errors first."""
-
-    def __init__(self, *errors: DeliveryError) -> None:
-        self.sent: list[Outbound] = []
-        self.errors = list(errors)
-
-    async def send(self, outbound: Outbound) -> Sent:
-        if self.errors:
-            raise self.errors.pop(0)
-        self.sent.append(outbound)
-        return Sent(platform_message_id=f"p{len(self.sent)}")
 
 
 class Clock:
