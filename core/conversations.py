@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select, update
 
 from core import events
 from core.errors import ButtonRefused, InvalidInput, NotFound
 from core.logctx import bind
-from core.messages import MAX_TEXT, Inbound, Press
+from core.messages import MAX_TEXT, Inbound, Press, clean_text
 from core.models import (
     AuditEntry,
     Button,
@@ -44,6 +44,11 @@ async def receive(work: Work, inbound: Inbound) -> Received:
         raise InvalidInput("an inbound message needs text or an attachment")
     if len(inbound.text) > MAX_TEXT:
         raise InvalidInput(f"message text is longer than {MAX_TEXT} characters")
+    inbound = replace(
+        inbound,
+        text=clean_text(inbound.text),
+        customer_name=inbound.customer_name and clean_text(inbound.customer_name),
+    )
     s = work.session
     inbox = await inbox_named(work, inbound.inbox)
     bind(inbox=inbox.name)

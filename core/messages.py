@@ -13,6 +13,11 @@ _PAYLOAD = re.compile(r"^[A-Za-z0-9_.:=-]{1,64}$")
 MAX_TEXT = 20_000
 
 
+def clean_text(text: str) -> str:
+    """Text as stored: NUL characters (PostgreSQL cannot store them) become U+FFFD."""
+    return text.replace("\x00", "\ufffd")
+
+
 @dataclass(frozen=True)
 class Attachment:
     """Metadata of a file a customer or agent sent; the bytes stay on the platform."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from core.db import Database
 from core.errors import NotFound
@@ -36,23 +36,26 @@ def _filtered(f: TicketFilter) -> Select[tuple[Ticket]]:
     if f.inbox:
         query = query.where(Ticket.inbox_id.in_(select(Inbox.id).where(Inbox.name == f.inbox)))
     if f.text and f.text.strip():
-        needle = f"%{_escape_like(f.text.strip().lower())}%"
-        number = int(f.text.strip().lstrip("#")) if f.text.strip().lstrip("#").isdigit() else None
-        query = query.where(
-            or_(
-                func.lower(Ticket.subject).like(needle, escape="\\"),
-                Ticket.customer_id.in_(
-                    select(Customer.id).where(func.lower(Customer.name).like(needle, escape="\\"))
-                ),
-                Ticket.id.in_(
-                    select(Message.ticket_id).where(
-                        func.lower(Message.text).like(needle, escape="\\")
-                    )
-                ),
-                Ticket.number == number,
-            )
-        )
+        query = query.where(_matches(f.text.strip()))
     return query
+
+
+def _matches(text: str) -> ColumnElement[bool]:
+    """Subject, customer name or message text contains ``text``; or it is the ticket's number."""
+    needle = f"%{_escape_like(text.lower())}%"
+    digits = text.removeprefix("#")
+    # Longer digit strings (phone numbers) are no ticket number and overflow the column.
+    by_number = [Ticket.number == int(digits)] if digits.isdigit() and len(digits) <= 9 else []
+    return or_(
+        func.lower(Ticket.subject).like(needle, escape="\\"),
+        Ticket.customer_id.in_(
+            select(Customer.id).where(func.lower(Customer.name).like(needle, escape="\\"))
+        ),
+        Ticket.id.in_(
+            select(Message.ticket_id).where(func.lower(Message.text).like(needle, escape="\\"))
+        ),
+        *by_number,
+    )
 
 
 def _escape_like(text: str) -> str:

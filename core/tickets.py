@@ -17,7 +17,7 @@ from core import events, outbox
 from core.conversations import change_status, message_snapshot
 from core.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from core.logctx import bind
-from core.messages import MAX_TEXT, Button
+from core.messages import MAX_TEXT, Button, clean_text
 from core.models import Agent, AuditEntry, Direction, Message, Role, Ticket, TicketStatus
 from core.models import Button as ButtonRow
 from core.work import Work
@@ -61,7 +61,7 @@ def _text(text: str) -> str:
         raise InvalidInput("text must not be empty")
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"text is longer than {MAX_TEXT} characters")
-    return text
+    return clean_text(text)
 
 
 async def reply(

@@ -137,3 +137,26 @@ async def test_search_finds_tickets_by_message_text_customer_and_number(desk: De
     assert [t.number for t in by_text[0]] == [1]
     assert [t.number for t in by_name[0]] == [2]
     assert [t.number for t in by_number[0]] == [2]
+
+
+async def test_search_is_case_blind_in_cyrillic_and_ignores_phone_numbers(desk: Desk, inbox: str):
+    await desk.receive(
+        Inbound(
+            inbox="web",
+            external_id="a",
+            text="Здравствуйте, звоните 79161234567",
+            customer_name="Иван Петров",
+        )
+    )
+    by_name = await queries.tickets(desk.db, queries.TicketFilter(text="иван"))
+    by_phone = await queries.tickets(desk.db, queries.TicketFilter(text="79161234567"))
+    assert by_name[1] == 1 and by_phone[1] == 1
+
+
+async def test_nul_characters_are_stored_as_replacement(desk: Desk, inbox: str):
+    got = await desk.receive(
+        Inbound(inbox="web", external_id="a", text="bad\x00byte", customer_name="Eve\x00")
+    )
+    ticket = await queries.ticket(desk.db, got.ticket_number)
+    [message] = await queries.messages(desk.db, ticket.id)
+    assert message.text == "bad\ufffdbyte" and ticket.customer.name == "Eve\ufffd"

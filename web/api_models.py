@@ -8,15 +8,37 @@ from the core's rows by the ``of`` constructors, so handlers never assemble dict
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from core.messages import MAX_TEXT
-from core.models import Agent, AuditEntry, Delivery, Direction, Message, Role, Ticket, TicketStatus
+from core.models import (
+    Agent,
+    AuditEntry,
+    Delivery,
+    Direction,
+    Message,
+    Priority,
+    Role,
+    Ticket,
+    TicketStatus,
+)
 from core.models import Button as ButtonRow
 
 MAX_PAGE = 200
+MAX_ID = 2**31 - 1  # ids and numbers are 32-bit columns; larger values never match
+MAX_TELEGRAM_ID = 2**63 - 1
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Clean = Annotated[str, AfterValidator(_no_nul)]
+"""Text that is stored or searched: PostgreSQL text cannot hold a NUL character."""
 
 
 class Body(BaseModel):
@@ -49,7 +71,9 @@ class ErrorResponse(BaseModel):
 
 
 class TicketPath(Params):
-    number: int = Field(ge=1, description="The ticket's number, as agents and customers see it")
+    number: int = Field(
+        ge=1, le=MAX_ID, description="The ticket's number, as agents and customers see it"
+    )
 
 
 class TicketQuery(Params):
@@ -58,43 +82,45 @@ class TicketQuery(Params):
     )
     assignee: str | None = Field(
         None,
-        pattern=r"^(\d{1,18}|me|none)$",
+        pattern=r"^([1-9]\d{0,8}|me|none)$",
         description="An agent id, me (the caller) or none (unassigned)",
     )
-    inbox: str | None = Field(None, max_length=40, description="An inbox name")
-    q: str | None = Field(
+    inbox: Clean | None = Field(None, max_length=40, description="An inbox name")
+    q: Clean | None = Field(
         None, max_length=200, description="Text in the subject, customer name or messages; #n"
     )
     limit: int = Field(50, ge=1, le=MAX_PAGE)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_ID)
 
 
 # Request bodies
 
 
 class SignIn(Body):
-    login: str = Field(min_length=1, max_length=100)
+    login: Clean = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=1024)
 
 
 class ButtonIn(Body):
-    label: str = Field(description="1-64 characters")
+    label: Clean = Field(description="1-64 characters")
     payload: str = Field(
         description="1-64 characters of A-Z a-z 0-9 _ . : = -; what button.pressed rules match"
     )
 
 
 class ReplyIn(Body):
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    text: Clean = Field(min_length=1, max_length=MAX_TEXT)
     buttons: list[ButtonIn] = Field(default_factory=list)
 
 
 class NoteIn(Body):
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    text: Clean = Field(min_length=1, max_length=MAX_TEXT)
 
 
 class AssignIn(Body):
-    agent_id: int | None = Field(description="The new assignee, or null for nobody")
+    agent_id: int | None = Field(
+        ge=1, le=MAX_ID, description="The new assignee, or null for nobody"
+    )
 
 
 class StatusIn(Body):
@@ -104,10 +130,10 @@ class StatusIn(Body):
 
 
 class NewAgentIn(Body):
-    name: str = Field(min_length=1, max_length=200)
-    login: str = Field(min_length=2, max_length=100, description="2-100 of a-z 0-9 . _ -")
+    name: Clean = Field(min_length=1, max_length=200)
+    login: Clean = Field(min_length=2, max_length=100, description="2-100 of a-z 0-9 . _ -")
     role: Role
-    telegram_id: int | None = None
+    telegram_id: int | None = Field(None, ge=1, le=MAX_TELEGRAM_ID)
 
 
 # Responses
@@ -170,7 +196,7 @@ class TicketOut(BaseModel):
     number: int
     subject: str
     status: TicketStatus
-    priority: str
+    priority: Priority
     inbox: str
     channel: str
     customer: CustomerOut
@@ -188,7 +214,7 @@ class TicketOut(BaseModel):
             number=ticket.number,
             subject=ticket.subject,
             status=TicketStatus(ticket.status),
-            priority=ticket.priority,
+            priority=Priority(ticket.priority),
             inbox=ticket.inbox.name,
             channel=ticket.inbox.channel,
             customer=CustomerOut(id=customer.id, name=customer.name, email=customer.email),
