@@ -23,7 +23,7 @@ from core.models import (
     Ticket,
     TicketStatus,
 )
-from core.work import Work
+from core.work import Work, message_snapshot
 
 log = logging.getLogger("otklik.core")
 LIVE = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.WAITING)
@@ -158,18 +158,6 @@ def change_status(work: Work, ticket: Ticket, status: TicketStatus, agent_id: in
         work.emit(events.TICKET_CLOSED, ticket)
     elif old == TicketStatus.CLOSED:
         work.emit(events.TICKET_REOPENED, ticket)
-
-
-def message_snapshot(message: Message) -> dict[str, object]:
-    return {
-        "id": message.id,
-        "text": message.text,
-        "direction": message.direction,
-        "internal": message.internal,
-        "attachments": message.attachments,
-        "author_id": message.author_agent_id,
-        "created_at": message.created_at.isoformat(),
-    }
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from core import events, outbox
-from core.conversations import change_status, message_snapshot
+from core.conversations import change_status
 from core.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from core.logctx import bind
 from core.messages import MAX_TEXT, Button, clean_text
 from core.models import Agent, AuditEntry, Direction, Message, Role, Ticket, TicketStatus
 from core.models import Button as ButtonRow
-from core.work import Work
+from core.work import Work, message_snapshot
 
 log = logging.getLogger("otklik.core")
 

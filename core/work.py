@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.events import Event
-from core.models import Ticket
+from core.models import Message, Ticket
 
 
 @dataclass
@@ -48,3 +48,15 @@ def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
 def customer_snapshot(ticket: Ticket) -> dict[str, Any]:
     customer = ticket.customer
     return {"id": customer.id, "name": customer.name, "email": customer.email}
+
+
+def message_snapshot(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "text": message.text,
+        "direction": message.direction,
+        "internal": message.internal,
+        "attachments": message.attachments,
+        "author_id": message.author_agent_id,
+        "created_at": message.created_at.isoformat(),
+    }

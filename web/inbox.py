@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiohttp import web
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
 
 from core import queries
+from core.desk import Desk
 from core.errors import InvalidInput
 from core.models import Agent, TicketStatus
 from core.queries import TicketFilter
@@ -72,43 +77,56 @@ async def ticket_page(request: web.Request) -> web.Response:
     )
 
 
-async def reply(request: web.Request) -> web.Response:
+@dataclass(frozen=True)
+class _Action:
+    """A form posted on a ticket page: who, which ticket, which fields."""
+
+    agent: Agent
+    desk: Desk
+    number: int
+    form: MultiDictProxy[str | bytes | FileField]
+
+    def field(self, name: str) -> str:
+        return str(self.form.get(name, ""))
+
+    def done(self) -> web.Response:
+        return redirect(f"/inbox/tickets/{self.number}")
+
+
+async def _action(request: web.Request) -> _Action:
     session = await require(request)
-    form = await request.post()
-    number = _number(request)
-    await request.app[STATE].desk.reply(number, session.agent, str(form.get("text", "")))
-    return redirect(f"/inbox/tickets/{number}")
+    return _Action(session.agent, request.app[STATE].desk, _number(request), await request.post())
+
+
+async def reply(request: web.Request) -> web.Response:
+    act = await _action(request)
+    await act.desk.reply(act.number, act.agent, act.field("text"))
+    return act.done()
 
 
 async def note(request: web.Request) -> web.Response:
-    session = await require(request)
-    form = await request.post()
-    number = _number(request)
-    await request.app[STATE].desk.note(number, session.agent, str(form.get("text", "")))
-    return redirect(f"/inbox/tickets/{number}")
+    act = await _action(request)
+    await act.desk.note(act.number, act.agent, act.field("text"))
+    return act.done()
 
 
 async def assign(request: web.Request) -> web.Response:
-    session = await require(request)
-    form = await request.post()
-    number = _number(request)
-    chosen = str(form.get("agent", ""))
+    act = await _action(request)
+    chosen = act.field("agent")
     if chosen not in ("", "me") and not chosen.isdigit():
         raise InvalidInput("agent: expected me, an agent id or nothing")
-    assignee = session.agent.id if chosen == "me" else int(chosen) if chosen else None
-    await request.app[STATE].desk.assign(number, session.agent, assignee)
-    return redirect(f"/inbox/tickets/{number}")
+    assignee = act.agent.id if chosen == "me" else int(chosen) if chosen else None
+    await act.desk.assign(act.number, act.agent, assignee)
+    return act.done()
 
 
 async def status(request: web.Request) -> web.Response:
-    session = await require(request)
-    form = await request.post()
-    number = _number(request)
-    value = str(form.get("status", ""))
+    act = await _action(request)
+    value = act.field("status")
     if value not in TicketStatus.__members__.values():
         raise InvalidInput(f"status: expected open, waiting or closed, not {value!r}")
-    await request.app[STATE].desk.set_status(number, session.agent, TicketStatus(value))
-    return redirect(f"/inbox/tickets/{number}")
+    await act.desk.set_status(act.number, act.agent, TicketStatus(value))
+    return act.done()
 
 
 def _number(request: web.Request) -> int:

@@ -26,7 +26,6 @@ from bots.webchat.identity import new_cookie, visitor_of
 from core import queries
 from core.channels import Sent
 from core.desk import Desk
-from core.errors import InvalidInput
 from core.i18n import text
 from core.messages import MAX_TEXT, Inbound, Outbound, Press
 from core.models import Message
@@ -134,8 +133,6 @@ class WebchatChannel:
     async def post_message(self, request: web.Request) -> web.Response:
         visitor = self._visitor(request)
         said = _Said.model_validate(await _json(request))
-        if not said.text.strip():
-            raise InvalidInput("text: write something first")
         got = await self._desk.receive(
             Inbound(
                 inbox=self.inbox.name,
