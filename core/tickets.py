@@ -42,6 +42,15 @@ async def ticket_for_update(work: Work, number: int) -> Ticket:
     return ticket
 
 
+async def acting(work: Work, agent: Agent) -> Agent:
+    """The agent as this transaction sees it (current role, still active), never a copy
+    from another session: that copy must not be attached to this one."""
+    current = await work.session.get(Agent, agent.id)
+    if current is None or not current.active:
+        raise Forbidden(f"agent {agent.login!r} is not active")
+    return current
+
+
 def may_work_on(agent: Agent, ticket: Ticket) -> bool:
     """Supervisors and admins work any ticket; an agent, unassigned ones and their own."""
     return agent.role != Role.AGENT or ticket.assignee_id in (None, agent.id)
@@ -68,6 +77,7 @@ async def reply(
     work: Work, number: int, agent: Agent | None, text: str, buttons: Sequence[Button] = ()
 ) -> Message:
     """Send ``text`` to the customer through the ticket's channel (``agent`` None: the bot)."""
+    agent = await acting(work, agent) if agent is not None else None
     ticket = await ticket_for_update(work, number)
     if agent is not None:
         _check_rights(agent, ticket, "reply to")
@@ -111,6 +121,7 @@ async def reply(
 
 async def note(work: Work, number: int, agent: Agent, text: str) -> Message:
     """An internal note: agents see it, the customer never does. Any agent may write one."""
+    agent = await acting(work, agent)
     ticket = await ticket_for_update(work, number)
     message = Message(
         ticket_id=ticket.id,
@@ -134,6 +145,7 @@ async def note(work: Work, number: int, agent: Agent, text: str) -> Message:
 
 async def assign(work: Work, number: int, agent: Agent, assignee_id: int | None) -> Ticket:
     """Give the ticket to ``assignee_id`` (None: nobody). Agents may only take or drop it."""
+    agent = await acting(work, agent)
     ticket = await ticket_for_update(work, number)
     target = None
     if assignee_id is not None:
@@ -154,6 +166,7 @@ async def assign(work: Work, number: int, agent: Agent, assignee_id: int | None)
 
 async def set_status(work: Work, number: int, agent: Agent, status: TicketStatus) -> Ticket:
     """Move the ticket along its lifecycle; a move the lifecycle lacks is refused."""
+    agent = await acting(work, agent)
     ticket = await ticket_for_update(work, number)
     _check_rights(agent, ticket, "change the status of")
     current = TicketStatus(ticket.status)

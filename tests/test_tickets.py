@@ -7,7 +7,7 @@ from core.db import Database
 from core.desk import Desk
 from core.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from core.messages import Button, Inbound
-from core.models import Delivery, Role, TicketStatus
+from core.models import Agent, Delivery, Role, TicketStatus
 from tests.conftest import Recorder
 from tests.people import make_agent
 
@@ -151,3 +151,28 @@ async def test_bad_buttons_fail_when_built():
         Button("Yes", "x" * 65)
     with pytest.raises(InvalidInput, match="label"):
         Button("", "ok")
+
+
+async def test_agent_works_a_ticket_assigned_to_themselves(desk: Desk, db: Database, number: int):
+    # The agent object comes from another session (as a signed-in web session's does).
+    anna = await make_agent(db, "anna")
+    await desk.assign(number, anna, anna.id)
+    await desk.reply(number, anna, "On it")
+    await desk.note(number, anna, "Checked the warehouse")
+    await desk.set_status(number, anna, TicketStatus.WAITING)
+    await desk.assign(number, anna, None)
+    ticket = await queries.ticket(db, number)
+    assert ticket.status == TicketStatus.WAITING and ticket.assignee_id is None
+    assert [m.author_agent_id for m in await queries.messages(db, ticket.id)] == [
+        None,
+        anna.id,
+        anna.id,
+    ]
+
+
+async def test_deactivated_agent_can_no_longer_act(desk: Desk, db: Database, number: int):
+    anna = await make_agent(db, "anna")
+    async with db.transaction() as s:
+        (await s.get(Agent, anna.id)).active = False
+    with pytest.raises(Forbidden, match="not active"):
+        await desk.reply(number, anna, "still here?")
