@@ -20,9 +20,13 @@ _env = Environment(
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
-    locale = request.app[STATE].locale
+    state = request.app[STATE]
+    locale, zone = state.locale, state.config.tz
     html = _env.get_template(template).render(
-        locale=locale, t=lambda key, **values: text(locale, key, **values), **context
+        locale=locale,
+        t=lambda key, **values: text(locale, key, **values),
+        when=lambda at: at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        **context,
     )
     return web.Response(text=html, status=status, content_type="text/html")
 
