@@ -5,20 +5,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload, raiseload
 
 from core import events
-from core.errors import ButtonRefused, InvalidInput, NotFound
+from core.errors import ButtonRefused, InvalidInput
+from core.inboxes import InboxRef
 from core.logctx import bind
 from core.messages import MAX_TEXT, Inbound, Press, clean_text
 from core.models import (
     AuditEntry,
     Button,
-    Counter,
     Customer,
     Direction,
     Identity,
-    Inbox,
     Message,
     Ticket,
     TicketStatus,
@@ -39,7 +39,12 @@ class Received:
 
 
 async def receive(work: Work, inbound: Inbound) -> Received:
-    """Store a customer's message once, on their live ticket in that inbox or on a new one."""
+    """Store a customer's message once, on their live ticket in that inbox or on a new one.
+
+    Replays are rare, so the message is inserted without looking first: a replay breaks the
+    unique (inbox, platform message id) constraint, the Desk runs the unit of work again, and
+    this second run looks first and answers with the stored message.
+    """
     if not inbound.text.strip() and not inbound.attachments:
         raise InvalidInput("an inbound message needs text or an attachment")
     if len(inbound.text) > MAX_TEXT:
@@ -49,14 +54,12 @@ async def receive(work: Work, inbound: Inbound) -> Received:
         text=clean_text(inbound.text),
         customer_name=inbound.customer_name and clean_text(inbound.customer_name),
     )
-    s = work.session
     inbox = await inbox_named(work, inbound.inbox)
     bind(inbox=inbox.name)
-    if seen := await _stored(work, inbox, inbound.platform_message_id):
+    if work.retry and (seen := await _stored(work, inbox, inbound.platform_message_id)):
         log.info("duplicate inbound %s ignored", inbound.platform_message_id)
-        return Received(seen.ticket.number, seen.message.id, duplicate=True)
-    identity = await _identity(work, inbox, inbound)
-    ticket = await _live_ticket(work, identity)
+        return Received(seen.ticket_number, seen.message_id, duplicate=True)
+    identity, ticket = await _identity_and_live_ticket(work, inbox, inbound)
     new_ticket = ticket is None
     if ticket is None:
         ticket = await _open_ticket(work, inbox, identity, inbound)
@@ -64,17 +67,22 @@ async def receive(work: Work, inbound: Inbound) -> Received:
         change_status(work, ticket, TicketStatus.OPEN, agent_id=None)
     bind(ticket=ticket.number)
     message = Message(
-        ticket_id=ticket.id,
+        ticket=ticket,
         inbox_id=inbox.id,
         direction=Direction.IN,
         text=inbound.text,
         attachments=[a.as_dict() for a in inbound.attachments],
         platform_message_id=inbound.platform_message_id,
         created_at=inbound.received_at or work.now,
+        buttons=[],
+        delivery=None,
     )
-    s.add(message)
+    work.session.add(message)
     ticket.last_activity_at = work.now
-    await s.flush()
+    await work.session.flush()  # one flush writes customer, identity, ticket, audit, message
+    if new_ticket:
+        work.emit(events.TICKET_CREATED, ticket)
+        log.info("ticket created")
     work.emit(events.MESSAGE_RECEIVED, ticket, message=message_snapshot(message))
     log.info("inbound message %s stored", message.id)
     return Received(ticket.number, message.id, new_ticket=new_ticket)
@@ -96,7 +104,7 @@ async def press(work: Work, pressed: Press) -> Received:
         raise ButtonRefused("this button was sent to another chat")
     event_key = f"press:{pressed.platform_event_id}" if pressed.platform_event_id else None
     if seen := await _stored(work, inbox, event_key):
-        return Received(seen.ticket.number, seen.message.id, duplicate=True)
+        return Received(seen.ticket_number, seen.message_id, duplicate=True)
     ticket = await _ticket_by_id(work, button.ticket_id)
     bind(ticket=ticket.number)
     first = button.pressed_at is None
@@ -129,11 +137,8 @@ async def press(work: Work, pressed: Press) -> Received:
     return Received(ticket.number, message.id)
 
 
-async def inbox_named(work: Work, name: str) -> Inbox:
-    inbox = await work.session.scalar(select(Inbox).where(Inbox.name == name))
-    if inbox is None:
-        raise NotFound(f"inbox {name!r} is not configured")
-    return inbox
+async def inbox_named(work: Work, name: str) -> InboxRef:
+    return await work.inboxes.named(work.session, name)
 
 
 def change_status(work: Work, ticket: Ticket, status: TicketStatus, agent_id: int | None) -> None:
@@ -162,21 +167,22 @@ def change_status(work: Work, ticket: Ticket, status: TicketStatus, agent_id: in
 
 @dataclass(frozen=True)
 class _Seen:
-    ticket: Ticket
-    message: Message
+    ticket_number: int
+    message_id: int
 
 
-async def _stored(work: Work, inbox: Inbox, platform_id: str | None) -> _Seen | None:
+async def _stored(work: Work, inbox: InboxRef, platform_id: str | None) -> _Seen | None:
+    """The message already stored under this platform id in this inbox, if any."""
     if platform_id is None:
         return None
-    message = await work.session.scalar(
-        select(Message).where(
-            Message.inbox_id == inbox.id, Message.platform_message_id == platform_id
+    row = (
+        await work.session.execute(
+            select(Ticket.number, Message.id)
+            .join(Ticket, Ticket.id == Message.ticket_id)
+            .where(Message.inbox_id == inbox.id, Message.platform_message_id == platform_id)
         )
-    )
-    if message is None:
-        return None
-    return _Seen(await _ticket_by_id(work, message.ticket_id), message)
+    ).first()
+    return _Seen(*row) if row else None
 
 
 async def _ticket_by_id(work: Work, ticket_id: int) -> Ticket:
@@ -185,15 +191,26 @@ async def _ticket_by_id(work: Work, ticket_id: int) -> Ticket:
     return ticket
 
 
-async def _identity(work: Work, inbox: Inbox, inbound: Inbound) -> Identity:
+async def _identity_and_live_ticket(
+    work: Work, inbox: InboxRef, inbound: Inbound
+) -> tuple[Identity, Ticket | None]:
+    """The customer's identity in this inbox (made if new) and their live ticket, if any."""
     # The row lock serialises one customer's concurrent messages on PostgreSQL, so two of
     # them cannot both open a ticket; SQLite's BEGIN IMMEDIATE already serialises writers.
-    identity = await work.session.scalar(
-        select(Identity)
-        .where(Identity.inbox_id == inbox.id, Identity.external_id == inbound.external_id)
-        .with_for_update(of=Identity)
-    )
-    if identity is None:
+    row = (
+        await work.session.execute(
+            select(Identity, Ticket)
+            .outerjoin(Ticket, (Ticket.identity_id == Identity.id) & Ticket.status.in_(LIVE))
+            # The ticket's inbox and identity are known already; its customer is the
+            # identity's, loaded by this query, which a many-to-one finds without SQL.
+            .options(raiseload(Ticket.inbox), raiseload(Ticket.identity), lazyload(Ticket.customer))
+            .where(Identity.inbox_id == inbox.id, Identity.external_id == inbound.external_id)
+            .order_by(Ticket.id.desc())
+            .limit(1)
+            .with_for_update(of=Identity)
+        )
+    ).first()
+    if row is None:
         customer = Customer(
             name=(inbound.customer_name or "").strip()[:200] or _anonymous(inbox, inbound),
             email=inbound.customer_email,
@@ -206,47 +223,31 @@ async def _identity(work: Work, inbox: Inbox, inbound: Inbound) -> Identity:
             created_at=work.now,
         )
         work.session.add(identity)
-        await work.session.flush()
-        return identity
+        return identity, None
+    identity, ticket = row
     customer = identity.customer
     if inbound.customer_name and customer.name.startswith(_anonymous_prefix(inbox)):
         customer.name = inbound.customer_name.strip()[:200]
     if inbound.customer_email and not customer.email:
         customer.email = inbound.customer_email
-    return identity
+    return identity, ticket
 
 
-def _anonymous_prefix(inbox: Inbox) -> str:
+def _anonymous_prefix(inbox: InboxRef) -> str:
     return f"{inbox.channel.capitalize()} visitor "
 
 
-def _anonymous(inbox: Inbox, inbound: Inbound) -> str:
+def _anonymous(inbox: InboxRef, inbound: Inbound) -> str:
     return _anonymous_prefix(inbox) + inbound.external_id[-6:]
 
 
-async def _live_ticket(work: Work, identity: Identity) -> Ticket | None:
-    return await work.session.scalar(
-        select(Ticket)
-        .where(Ticket.identity_id == identity.id, Ticket.status.in_(LIVE))
-        .order_by(Ticket.id.desc())
-        .limit(1)
-    )
-
-
-async def _open_ticket(work: Work, inbox: Inbox, identity: Identity, inbound: Inbound) -> Ticket:
-    number = await work.session.scalar(
-        update(Counter)
-        .where(Counter.name == "ticket")
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-    )
-    assert number is not None, "the ticket counter is created by the first migration"
+async def _open_ticket(work: Work, inbox: InboxRef, identity: Identity, inbound: Inbound) -> Ticket:
     subject = " ".join(inbound.text.split())[:SUBJECT_LENGTH] or (
         inbound.attachments[0].name or inbound.attachments[0].kind
     )
     ticket = Ticket(
-        number=number,
-        inbox=inbox,
+        number=await _next_number(work),
+        inbox_id=inbox.id,
         customer=identity.customer,
         identity=identity,
         subject=subject,
@@ -257,10 +258,9 @@ async def _open_ticket(work: Work, inbox: Inbox, identity: Identity, inbound: In
         assignee=None,
     )
     work.session.add(ticket)
-    await work.session.flush()
     work.session.add(
         AuditEntry(
-            ticket_id=ticket.id,
+            ticket=ticket,
             at=work.now,
             actor="customer",
             action="status",
@@ -268,7 +268,15 @@ async def _open_ticket(work: Work, inbox: Inbox, identity: Identity, inbound: In
             new_value=TicketStatus.NEW,
         )
     )
-    bind(ticket=number)
-    work.emit(events.TICKET_CREATED, ticket)
-    log.info("ticket created")
     return ticket
+
+
+async def _next_number(work: Work) -> int:
+    """The next human ticket number. PostgreSQL takes it from a sequence, which no
+    transaction holds; SQLite, where one writer works at a time (BEGIN IMMEDIATE), as one
+    more than the largest (the unique index answers that at once)."""
+    if work.session.bind.dialect.name == "postgresql":
+        query = select(func.nextval("ticket_numbers"))
+    else:
+        query = select(func.coalesce(func.max(Ticket.number), 0) + 1)
+    return int(await work.session.scalar(query) or 0)

@@ -15,6 +15,7 @@ from core.bus import EventBus
 from core.clock import utcnow
 from core.conversations import Received
 from core.db import Database
+from core.inboxes import Inboxes
 from core.logctx import bound
 from core.messages import Button, Inbound, Press
 from core.models import Agent, Inbox, Message, Ticket, TicketStatus
@@ -38,6 +39,7 @@ class Desk:
         self.bus = bus
         self.clock = clock
         self._on_outbox = on_outbox
+        self._inboxes = Inboxes()
 
     def on_outbox(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after a commit that queued outgoing messages (wakes the sender)."""
@@ -71,17 +73,20 @@ class Desk:
             for name, channel in inboxes:
                 row = await s.scalar(select(Inbox).where(Inbox.name == name))
                 if row is None:
-                    s.add(Inbox(name=name, channel=channel, created_at=self.clock()))
+                    row = Inbox(name=name, channel=channel, created_at=self.clock())
+                    s.add(row)
+                    await s.flush()
                 elif row.channel != channel:
                     log.warning("inbox %s changes channel %s -> %s", name, row.channel, channel)
                     row.channel = channel
+                self._inboxes.remember(row)
 
     async def _run(self, verb: Callable[..., Awaitable[T]], *args: Any) -> T:
         for attempt in range(1, _RETRIES + 1):
             with bound():
                 try:
                     async with self.db.transaction() as session:
-                        work = Work(session, self.clock())
+                        work = Work(session, self.clock(), self._inboxes, retry=attempt > 1)
                         result = await verb(work, *args)
                 except IntegrityError:
                     # A concurrent transaction inserted the same customer or message first;

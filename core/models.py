@@ -187,6 +187,7 @@ class Message(Base):
     platform_message_id: Mapped[str | None] = mapped_column(String(200))
     pressed_button_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ticket: Mapped[Ticket] = relationship(lazy="raise")  # set when writing, never loaded
     author: Mapped[Agent | None] = relationship(lazy="joined")
     buttons: Mapped[list[Button]] = relationship(
         lazy="selectin", order_by="Button.position", foreign_keys="Button.message_id"
@@ -239,12 +240,5 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(20))
     old_value: Mapped[str | None] = mapped_column(String(100))
     new_value: Mapped[str | None] = mapped_column(String(100))
+    ticket: Mapped[Ticket] = relationship(lazy="raise")  # set when writing, never loaded
     agent: Mapped[Agent | None] = relationship(lazy="joined")
-
-
-class Counter(Base):
-    """Named counters handed out under a row lock (ticket numbers)."""
-
-    __tablename__ = "counters"
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    value: Mapped[int] = mapped_column(BigInteger)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.events import Event
+from core.inboxes import Inboxes
 from core.models import Message, Ticket
 
 
@@ -16,15 +17,18 @@ from core.models import Message, Ticket
 class Work:
     session: AsyncSession
     now: datetime
+    inboxes: Inboxes
+    retry: bool = False  # a conflicting concurrent write made this unit of work run again
     events: list[Event] = field(default_factory=list)
     outbox_queued: bool = False
 
     def emit(self, name: str, ticket: Ticket | None = None, **data: Any) -> None:
         if ticket is not None:
+            inbox = self.inboxes.of(ticket)
             data = {
                 "ticket": ticket_snapshot(ticket),
                 "customer": customer_snapshot(ticket),
-                "inbox": {"name": ticket.inbox.name, "channel": ticket.inbox.channel},
+                "inbox": {"name": inbox.name, "channel": inbox.channel},
                 **data,
             }
         self.events.append(

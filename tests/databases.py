@@ -59,7 +59,7 @@ async def wipe(db: Database) -> None:
     async with db.transaction() as s:
         if db.dialect == "postgresql":
             await s.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            await s.execute(text("ALTER SEQUENCE ticket_numbers RESTART"))
         else:
             for table in tables:
                 await s.execute(text(f"DELETE FROM {table}"))
-        await s.execute(text("INSERT INTO counters (name, value) VALUES ('ticket', 0)"))

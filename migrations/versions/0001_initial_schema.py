@@ -35,12 +35,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("telegram_id", name=op.f("uq_agents_telegram_id")),
     )
     op.create_table(
-        "counters",
-        sa.Column("name", sa.String(length=40), nullable=False),
-        sa.Column("value", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("name", name=op.f("pk_counters")),
-    )
-    op.create_table(
         "customers",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -235,8 +229,8 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_due", ["status", "next_attempt_at"], unique=False)
 
-    counters = sa.table("counters", sa.column("name", sa.String), sa.column("value", sa.BigInteger))
-    op.bulk_insert(counters, [{"name": "ticket", "value": 0}])
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE SEQUENCE ticket_numbers")  # see core.conversations._next_number
 
 
 def downgrade() -> None:
@@ -272,5 +266,6 @@ def downgrade() -> None:
     op.drop_table("agent_sessions")
     op.drop_table("inboxes")
     op.drop_table("customers")
-    op.drop_table("counters")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP SEQUENCE ticket_numbers")
     op.drop_table("agents")
