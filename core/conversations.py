@@ -78,7 +78,6 @@ async def receive(work: Work, inbound: Inbound) -> Received:
         delivery=None,
     )
     work.session.add(message)
-    ticket.last_activity_at = work.now
     await work.session.flush()  # one flush writes customer, identity, ticket, audit, message
     if new_ticket:
         work.emit(events.TICKET_CREATED, ticket)
@@ -119,7 +118,6 @@ async def press(work: Work, pressed: Press) -> Received:
         created_at=work.now,
     )
     work.session.add(message)
-    ticket.last_activity_at = work.now
     await work.session.flush()
     work.emit(
         events.BUTTON_PRESSED,

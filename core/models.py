@@ -164,6 +164,8 @@ class Ticket(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Moved forward by the database itself on every new message (trigger messages_touch in
+    # the first migration): one statement less on the busiest path, and never forgotten.
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
     first_reply_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]

@@ -110,7 +110,7 @@ async def reply(
             _assign(work, ticket, agent, by=agent)
         if ticket.status == TicketStatus.NEW:
             change_status(work, ticket, TicketStatus.OPEN, agent.id)
-    ticket.last_activity_at = ticket.updated_at = work.now
+    ticket.updated_at = work.now
     await work.session.flush()
     work.emit(
         events.MESSAGE_SENT, ticket, message=message_snapshot(message), agent=_agent_snapshot(agent)

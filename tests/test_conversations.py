@@ -160,3 +160,17 @@ async def test_nul_characters_are_stored_as_replacement(desk: Desk, inbox: str):
     ticket = await queries.ticket(desk.db, got.ticket_number)
     [message] = await queries.messages(desk.db, ticket.id)
     assert message.text == "bad\ufffdbyte" and ticket.customer.name == "Eve\ufffd"
+
+
+async def test_a_new_message_moves_its_ticket_to_the_top(desk: Desk, db: Database, inbox: str):
+    await desk.receive(said("first", who="a"))
+    await desk.receive(said("second", who="b"))
+    order = [t.number for t in (await queries.tickets(db, queries.TicketFilter()))[0]]
+    assert order == [2, 1]
+    await desk.receive(said("me again", who="a"))
+    order = [t.number for t in (await queries.tickets(db, queries.TicketFilter()))[0]]
+    assert order == [1, 2]
+    anna = await make_agent(db, "anna")
+    await desk.reply(2, anna, "hello b")
+    order = [t.number for t in (await queries.tickets(db, queries.TicketFilter()))[0]]
+    assert order == [2, 1]

@@ -231,6 +231,21 @@ def upgrade() -> None:
 
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE SEQUENCE ticket_numbers")  # see core.conversations._next_number
+        op.execute(
+            "CREATE FUNCTION messages_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " UPDATE tickets SET last_activity_at = GREATEST(last_activity_at, NEW.created_at)"
+            " WHERE id = NEW.ticket_id; RETURN NULL; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER messages_touch AFTER INSERT ON messages"
+            " FOR EACH ROW EXECUTE FUNCTION messages_touch()"
+        )
+    else:
+        op.execute(
+            "CREATE TRIGGER messages_touch AFTER INSERT ON messages BEGIN"
+            " UPDATE tickets SET last_activity_at = max(last_activity_at, NEW.created_at)"
+            " WHERE id = NEW.ticket_id; END"
+        )
 
 
 def downgrade() -> None:
@@ -268,4 +283,5 @@ def downgrade() -> None:
     op.drop_table("customers")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP SEQUENCE ticket_numbers")
+        op.execute("DROP FUNCTION messages_touch")
     op.drop_table("agents")
