@@ -10,11 +10,11 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import conversations, tickets
+from core import inbound, presses, tickets
 from core.bus import EventBus
 from core.clock import utcnow
-from core.conversations import Received
 from core.db import Database
+from core.inbound import Received
 from core.inboxes import Inboxes
 from core.logctx import bound
 from core.messages import Button, Inbound, Press
@@ -45,13 +45,13 @@ class Desk:
         """Call ``callback`` after a commit that queued outgoing messages (wakes the sender)."""
         self._on_outbox = callback
 
-    async def receive(self, inbound: Inbound) -> Received:
+    async def receive(self, message: Inbound) -> Received:
         """A customer's message: stored once, on their live ticket or a new one."""
-        return await self._run(conversations.receive, inbound)
+        return await self._run(inbound.receive, message)
 
     async def press(self, pressed: Press) -> Received:
         """A customer's button press; raises ButtonRefused for a forged or foreign one."""
-        return await self._run(conversations.press, pressed)
+        return await self._run(presses.press, pressed)
 
     async def reply(
         self, number: int, agent: Agent | None, text: str, buttons: Sequence[Button] = ()

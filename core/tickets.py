@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from core import events, outbox
-from core.conversations import change_status
 from core.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from core.logctx import bind
 from core.messages import MAX_TEXT, Button, clean_text
-from core.models import Agent, AuditEntry, Direction, Message, Role, Ticket, TicketStatus
+from core.models import Agent, Direction, Message, Role, Ticket, TicketStatus
 from core.models import Button as ButtonRow
+from core.status import audit, change_status
 from core.work import Work, message_snapshot
 
 log = logging.getLogger("otklik.core")
@@ -107,9 +107,9 @@ async def reply(
     if agent is not None:
         ticket.first_reply_at = ticket.first_reply_at or work.now
         if ticket.assignee is None:
-            _assign(work, ticket, agent, by=agent)
+            await _assign(work, ticket, agent, by=agent)
         if ticket.status == TicketStatus.NEW:
-            change_status(work, ticket, TicketStatus.OPEN, agent.id)
+            await change_status(work, ticket, TicketStatus.OPEN, agent.id)
     ticket.updated_at = work.now
     await work.session.flush()
     work.emit(
@@ -160,7 +160,7 @@ async def assign(work: Work, number: int, agent: Agent, assignee_id: int | None)
             )
         _check_rights(agent, ticket, "reassign")
     if (ticket.assignee.id if ticket.assignee else None) != assignee_id:
-        _assign(work, ticket, target, by=agent)
+        await _assign(work, ticket, target, by=agent)
     return ticket
 
 
@@ -175,26 +175,17 @@ async def set_status(work: Work, number: int, agent: Agent, status: TicketStatus
         raise InvalidTransition(
             f"ticket #{number} is {current}; it can become {allowed}, not {status}"
         )
-    change_status(work, ticket, status, agent.id)
+    await change_status(work, ticket, status, agent.id)
     log.info("status %s -> %s", current, status)
     return ticket
 
 
-def _assign(work: Work, ticket: Ticket, target: Agent | None, by: Agent) -> None:
+async def _assign(work: Work, ticket: Ticket, target: Agent | None, by: Agent) -> None:
     old = ticket.assignee
     ticket.assignee = target
     ticket.updated_at = work.now
-    work.session.add(
-        AuditEntry(
-            ticket_id=ticket.id,
-            at=work.now,
-            actor="agent",
-            agent_id=by.id,
-            action="assign",
-            old_value=old.name if old else None,
-            new_value=target.name if target else None,
-        )
-    )
+    names = (old.name if old else None, target.name if target else None)
+    await audit(work, ticket.id, "assign", *names, agent_id=by.id)
     work.emit(
         events.TICKET_ASSIGNED,
         ticket,

@@ -9,8 +9,63 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.events import Event
-from core.inboxes import Inboxes
+from core.inboxes import Inboxes, InboxRef
 from core.models import Message, Ticket
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What events tell of a ticket, its customer and inbox, however the ticket was read."""
+
+    id: int
+    number: int
+    subject: str
+    status: str
+    priority: str
+    created_at: datetime
+    inbox: InboxRef
+    assignee_id: int | None
+    assignee_name: str | None
+    customer_id: int
+    customer_name: str
+    customer_email: str | None
+
+    @classmethod
+    def of(cls, ticket: Ticket, inbox: InboxRef) -> Facts:
+        return cls(
+            id=ticket.id,
+            number=ticket.number,
+            subject=ticket.subject,
+            status=ticket.status,
+            priority=ticket.priority,
+            created_at=ticket.created_at,
+            inbox=inbox,
+            assignee_id=ticket.assignee.id if ticket.assignee else None,
+            assignee_name=ticket.assignee.name if ticket.assignee else None,
+            customer_id=ticket.customer.id,
+            customer_name=ticket.customer.name,
+            customer_email=ticket.customer.email,
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "ticket": {
+                "id": self.id,
+                "number": self.number,
+                "subject": self.subject,
+                "status": self.status,
+                "priority": self.priority,
+                "assignee_id": self.assignee_id,
+                "assignee": self.assignee_name,
+                "created_at": self.created_at.isoformat(),
+            },
+            "customer": {
+                "id": self.customer_id,
+                "name": self.customer_name,
+                "email": self.customer_email,
+            },
+            "inbox": {"name": self.inbox.name, "channel": self.inbox.channel},
+        }
 
 
 @dataclass
@@ -22,36 +77,14 @@ class Work:
     events: list[Event] = field(default_factory=list)
     outbox_queued: bool = False
 
-    def emit(self, name: str, ticket: Ticket | None = None, **data: Any) -> None:
+    def emit(self, name: str, ticket: Ticket | Facts | None = None, **data: Any) -> None:
+        if isinstance(ticket, Ticket):
+            ticket = Facts.of(ticket, self.inboxes.of(ticket))
         if ticket is not None:
-            inbox = self.inboxes.of(ticket)
-            data = {
-                "ticket": ticket_snapshot(ticket),
-                "customer": customer_snapshot(ticket),
-                "inbox": {"name": inbox.name, "channel": inbox.channel},
-                **data,
-            }
+            data = {**ticket.snapshot(), **data}
         self.events.append(
             Event(name, self.now, ticket_id=ticket.id if ticket else None, data=data)
         )
-
-
-def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
-    return {
-        "id": ticket.id,
-        "number": ticket.number,
-        "subject": ticket.subject,
-        "status": ticket.status,
-        "priority": ticket.priority,
-        "assignee_id": ticket.assignee.id if ticket.assignee else None,
-        "assignee": ticket.assignee.name if ticket.assignee else None,
-        "created_at": ticket.created_at.isoformat(),
-    }
-
-
-def customer_snapshot(ticket: Ticket) -> dict[str, Any]:
-    customer = ticket.customer
-    return {"id": customer.id, "name": customer.name, "email": customer.email}
 
 
 def message_snapshot(message: Message) -> dict[str, Any]:

@@ -230,7 +230,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_outbox_due", ["status", "next_attempt_at"], unique=False)
 
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE SEQUENCE ticket_numbers")  # see core.conversations._next_number
+        op.execute("CREATE SEQUENCE ticket_numbers")  # see core.inbound._next_number
         op.execute(
             "CREATE FUNCTION messages_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
             " UPDATE tickets SET last_activity_at = GREATEST(last_activity_at, NEW.created_at)"
