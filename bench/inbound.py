@@ -70,9 +70,9 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, Text, func, ins
 from core.clock import utcnow
 from core.db import Database
 from core.models import Message, Ticket, UTCDateTime
-from otklik.config import parse_config
 from otklik.migrate import upgrade_async
 from otklik.service import build_app
+from settings.config import parse_config
 
 INBOX = "web"
 PAGE = f"/chat/{INBOX}"

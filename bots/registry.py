@@ -7,7 +7,7 @@ from aiohttp import web
 from bots.webchat.channel import WebchatChannel
 from core.channels import Channel
 from core.desk import Desk
-from otklik.config import Config, WebchatInbox
+from settings.config import Config, WebchatInbox
 
 
 def build_channels(

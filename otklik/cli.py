@@ -16,11 +16,11 @@ from core.clock import utcnow
 from core.db import Database
 from core.errors import OtklikError
 from core.models import Role
-from otklik.config import ENV_PATH, Config, ConfigError, load_config
 from otklik.logs import setup_logging
 from otklik.migrate import upgrade
 from otklik.schema import pending_migrations
 from otklik.service import build_app, first_admin_link
+from settings.config import ENV_PATH, Config, ConfigError, load_config
 
 
 def main(argv: Sequence[str] | None = None) -> int:

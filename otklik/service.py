@@ -17,8 +17,8 @@ from core.clock import utcnow
 from core.db import Database
 from core.desk import Desk
 from core.sender import RetryPolicy, Sender
-from otklik.config import Config
-from otklik.secret import signing_key
+from settings.config import Config
+from settings.secret import signing_key
 from web.app import create_app
 from web.state import State
 

@@ -13,8 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from core.models import Role
-from otklik.config import Config, parse_config
 from otklik.service import SENDER, build_app
+from settings.config import Config, parse_config
 from tests.people import make_agent
 from web.state import STATE, State
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from otklik.config import ConfigError, load_config, parse_config
+from settings.config import ConfigError, load_config, parse_config
 
 
 def problems(raw: dict, tmp_path: Path) -> list[str]:

@@ -11,7 +11,7 @@ from aiohttp import web
 from core.bus import EventBus
 from core.db import Database
 from core.desk import Desk
-from otklik.config import Config
+from settings.config import Config
 
 
 @dataclass

@@ -29,7 +29,7 @@ from core.desk import Desk
 from core.i18n import text
 from core.messages import MAX_TEXT, Inbound, Outbound, Press
 from core.models import Message
-from otklik.config import WebchatInbox
+from settings.config import WebchatInbox
 
 log = logging.getLogger("otklik.webchat")
 _HERE = Path(__file__).parent

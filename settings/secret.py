@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from otklik.config import Config
+from settings.config import Config
 
 
 def signing_key(config: Config) -> bytes:
