@@ -10,14 +10,14 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import inbound, presses, tickets
+from core import edits, inbound, presses, tickets
 from core.bus import EventBus
 from core.clock import utcnow
 from core.db import Database
 from core.inbound import Received
 from core.inboxes import Inboxes
 from core.logctx import bound
-from core.messages import Button, Inbound, Press
+from core.messages import Button, Edit, Inbound, Press
 from core.models import Agent, Inbox, Message, Ticket, TicketStatus
 from core.work import Work
 
@@ -48,6 +48,10 @@ class Desk:
     async def receive(self, message: Inbound) -> Received:
         """A customer's message: stored once, on their live ticket or a new one."""
         return await self._run(inbound.receive, message)
+
+    async def edit(self, change: Edit) -> Message:
+        """A customer edited a message they sent; the earlier text is kept in its history."""
+        return await self._run(edits.edit, change)
 
     async def press(self, pressed: Press) -> Received:
         """A customer's button press; raises ButtonRefused for a forged or foreign one."""

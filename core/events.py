@@ -13,6 +13,7 @@ TICKET_CLOSED = "ticket.closed"
 TICKET_REOPENED = "ticket.reopened"
 TICKET_ASSIGNED = "ticket.assigned"
 MESSAGE_RECEIVED = "message.received"
+MESSAGE_EDITED = "message.edited"
 MESSAGE_SENT = "message.sent"
 NOTE_ADDED = "note.added"
 BUTTON_PRESSED = "button.pressed"
@@ -26,6 +27,7 @@ ALL = frozenset(
         TICKET_REOPENED,
         TICKET_ASSIGNED,
         MESSAGE_RECEIVED,
+        MESSAGE_EDITED,
         MESSAGE_SENT,
         NOTE_ADDED,
         BUTTON_PRESSED,

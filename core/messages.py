@@ -69,6 +69,17 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """A customer changed a message they had sent: the platform's id names it."""
+
+    inbox: str
+    external_id: str
+    platform_message_id: str
+    text: str
+    edited_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Press:
     """A customer pressed a button: ``button_id`` is the opaque token the platform carried."""
 

@@ -189,6 +189,9 @@ class Message(Base):
     platform_message_id: Mapped[str | None] = mapped_column(String(200))
     pressed_button_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[datetime | None]
+    # Earlier versions of an edited message, oldest first: [{"text": …, "until": iso time}].
+    edits: Mapped[list[Any]] = mapped_column(default=list)
     ticket: Mapped[Ticket] = relationship(lazy="raise")  # set when writing, never loaded
     author: Mapped[Agent | None] = relationship(lazy="joined")
     buttons: Mapped[list[Button]] = relationship(

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.messages import Outbound, OutButton
-from core.models import Delivery, Identity, Inbox, Message, OutboxItem, Ticket
+from core.models import Delivery, Direction, Identity, Inbox, Message, OutboxItem, Ticket
 from core.work import Work
 
 
@@ -94,3 +94,21 @@ async def load(session: AsyncSession, item_id: int) -> Claimed:
         author_name=message.author.name if message.author else None,
     )
     return Claimed(item, outbound, inbox.channel)
+
+
+async def system_note(session: AsyncSession, message_id: int, text: str, now: datetime) -> None:
+    """An internal note from Otklik itself on the ticket of ``message_id``."""
+    ticket_id = select(Message.ticket_id).where(Message.id == message_id).scalar_subquery()
+    inbox_id = select(Message.inbox_id).where(Message.id == message_id).scalar_subquery()
+    await session.execute(
+        insert(Message).values(
+            ticket_id=ticket_id,
+            inbox_id=inbox_id,
+            direction=Direction.OUT,
+            internal=True,
+            text=text,
+            attachments=[],
+            edits=[],
+            created_at=now,
+        )
+    )

@@ -23,6 +23,7 @@ from core.channels import Channel, DeliveryError, Sent
 from core.clock import utcnow
 from core.db import Database
 from core.events import Event
+from core.i18n import text
 from core.logctx import bound
 from core.models import Delivery, OutboxItem
 
@@ -49,6 +50,7 @@ class Sender:
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
         batch: int = 50,
+        locale: str = "en",
     ) -> None:
         self._db = db
         self._channels = channels
@@ -56,6 +58,7 @@ class Sender:
         self._policy = policy or RetryPolicy()
         self._clock = clock
         self._batch = batch
+        self._locale = locale
         self._wakeup = asyncio.Event()
 
     def wake(self) -> None:
@@ -121,7 +124,11 @@ class Sender:
         final = exc.permanent or item.attempts >= self._policy.max_attempts
         if final:
             await self._finish(
-                claimed, status=Delivery.FAILED, claimed_until=None, last_error=exc.reason
+                claimed,
+                note=text(self._locale, "sender.failed_note", reason=exc.reason),
+                status=Delivery.FAILED,
+                claimed_until=None,
+                last_error=exc.reason,
             )
             log.error(
                 "outbox %s failed for good after %s attempt(s): %s",
@@ -150,7 +157,10 @@ class Sender:
             exc.reason,
         )
 
-    async def _finish(self, claimed: outbox.Claimed, **values: object) -> None:
+    async def _finish(
+        self, claimed: outbox.Claimed, note: str | None = None, **values: object
+    ) -> None:
+        """Record the attempt's outcome; ``note`` tells the agents in the ticket (internal)."""
         item = claimed.item
         async with self._db.transaction() as session:
             changed = await session.execute(
@@ -162,6 +172,8 @@ class Sender:
                 )
                 .values(**values)
             )
+            if note and changed.rowcount:  # type: ignore[attr-defined]
+                await outbox.system_note(session, item.message_id, note, self._clock())
         if changed.rowcount == 0:  # type: ignore[attr-defined]
             log.warning("outbox %s was taken over by another sender meanwhile", item.id)
             return

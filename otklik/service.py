@@ -47,6 +47,7 @@ async def build_app(config: Config, clock: Callable[[], datetime] = utcnow) -> w
             lease=timedelta(seconds=s.lease_seconds),
         ),
         clock=clock,
+        locale=config.locale,
     )
     desk.on_outbox(sender.wake)
     app[SENDER] = sender

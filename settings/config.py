@@ -20,6 +20,7 @@ DEFAULT_PATH = Path("config.toml")
 ENV_PATH = "OTKLIK_CONFIG"
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_BOT_TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
 _RESERVED = {"api", "static", "ws", "widget"}  # path segments the web routes use
 
 
@@ -127,7 +128,46 @@ class WebchatInbox(_Inbox):
     )
 
 
-InboxConfig = Annotated[WebchatInbox, Field(discriminator="channel")]
+class TelegramInbox(_Inbox):
+    """A Telegram bot. Webhook mode needs ``web.public_url`` reachable by Telegram (https)."""
+
+    channel: Literal["telegram"]
+    token: str
+    mode: Literal["webhook", "polling"] = "polling"
+    webhook_secret: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{16,256}$")
+    api_server: str = "https://api.telegram.org"
+    agents_chat_id: int | None = None
+    greeting: Texts = Texts(
+        en="Hello! Write your question here and we will answer in this chat.",
+        ru="Здравствуйте! Напишите вопрос — мы ответим в этом чате.",
+    )
+
+    @field_validator("token")
+    @classmethod
+    def _bot_token(cls, token: str) -> str:
+        if not _BOT_TOKEN.match(token):
+            raise ValueError('expected the token BotFather gave, like "123456789:AAE…"')
+        return token
+
+    @field_validator("api_server")
+    @classmethod
+    def _http_base(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError('expected the Bot API\'s base address, e.g. "https://api.telegram.org"')
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _secret_for_webhooks(self) -> TelegramInbox:
+        if self.mode == "webhook" and not self.webhook_secret:
+            raise ValueError('webhook_secret: required when mode = "webhook"')
+        return self
+
+    @property
+    def bot_id(self) -> int:
+        return int(self.token.split(":", 1)[0])
+
+
+InboxConfig = Annotated[WebchatInbox | TelegramInbox, Field(discriminator="channel")]
 
 
 class Config(_Section):
@@ -248,6 +288,8 @@ def _describe(err: Any) -> str:
         loc = (*loc, "channel")
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
+        if field := re.match(r"^(\w+): ", message):  # a rule about one key of this section
+            loc, message = (*loc, field[1]), message[field.end() :]
     return f"{_dotted(loc)}: {message}"
 
 

@@ -44,10 +44,10 @@ def test_defaults_make_a_working_config(tmp_path: Path):
             {
                 "inbox": [
                     {"name": "web", "channel": "webchat"},
-                    {"name": "tg", "channel": "telegram"},
+                    {"name": "x", "channel": "icq"},
                 ]
             },
-            "inbox[2].channel: unknown channel 'telegram'; expected one of: 'webchat'",
+            "inbox[2].channel: unknown channel 'icq'; expected one of: 'webchat', 'telegram'",
         ),
         ({"inbox": [{"name": "web"}]}, "inbox[1].channel: required: the inbox's channel"),
         ({"inbox": [{"channel": "webchat"}]}, 'inbox[1].name: required for channel "webchat"'),
@@ -97,3 +97,35 @@ def test_broken_toml_and_missing_file_are_reported(tmp_path: Path):
         load_config(broken)
     with pytest.raises(ConfigError, match="file not found"):
         load_config(tmp_path / "missing.toml")
+
+
+TOKEN = "123456789:AAE" + "x" * 30
+
+
+@pytest.mark.parametrize(("inbox", "expected"), [
+    ({"channel": "telegram"}, 'inbox[1].token: required for channel "telegram"'),
+    ({"channel": "telegram", "token": "nope"}, "inbox[1].token: expected the token BotFather"),
+    ({"channel": "telegram", "token": TOKEN, "mode": "webhook"},
+     'inbox[1].webhook_secret: required when mode = "webhook"'),
+    ({"channel": "telegram", "token": TOKEN, "mode": "push"},
+     "inbox[1].mode: Input should be 'webhook' or 'polling'"),
+    ({"channel": "telegram", "token": TOKEN, "api_server": "localhost:8081"},
+     "inbox[1].api_server: expected the Bot API's base address"),
+    ({"channel": "telegram", "token": TOKEN, "agents_chat_id": "group"},
+     "inbox[1].agents_chat_id: Input should be a valid integer"),
+])
+def test_telegram_inbox_mistakes(inbox: dict, expected: str, tmp_path: Path):
+    found = problems({"inbox": [{"name": "tg", **inbox}]}, tmp_path)
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_telegram_inbox_with_its_token_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("TG_TOKEN", TOKEN)
+    config = parse_config(
+        {"inbox": [{"name": "tg", "channel": "telegram", "token": "${TG_TOKEN}",
+                    "mode": "webhook", "webhook_secret": "s" * 20}]},
+        source="x", base_dir=tmp_path,
+    )
+    assert config.inbox[0].token == TOKEN and config.inbox[0].bot_id == 123456789

@@ -115,9 +115,12 @@ async def test_permanent_failure_is_kept_with_its_reason(db: Database, replied: 
     bus.subscribe(record)
     await Sender(db, {"web": channel}, bus).drain()
     ticket = await queries.ticket(db, replied)
-    reply = (await queries.messages(db, ticket.id))[-1]
+    reply = (await queries.messages(db, ticket.id))[-2]
     assert reply.delivery.status == Delivery.FAILED
     assert reply.delivery.last_error == "user blocked the bot"
+    note = (await queries.messages(db, ticket.id))[-1]
+    assert note.internal and note.author_agent_id is None
+    assert note.text.startswith("Delivery failed: user blocked the bot.")
     assert seen[0].data == {
         "message_id": reply.id,
         "status": "failed",
