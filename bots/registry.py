@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bots.telegram.channel import TelegramChannel
 from bots.webchat.channel import WebchatChannel
 from core.channels import Channel
 from core.desk import Desk
-from settings.config import Config, WebchatInbox
+from settings.config import Config, TelegramInbox, WebchatInbox
 
 
 def build_channels(
@@ -20,4 +21,8 @@ def build_channels(
             chat = WebchatChannel(inbox, desk, secret, config.locale, config.web.secure_cookies)
             chat.mount(app, default=inbox.name == default_chat)
             channels[inbox.name] = chat
+        elif isinstance(inbox, TelegramInbox):
+            bot = TelegramChannel(inbox, desk, config.locale, config.web.base_url)
+            bot.mount(app)
+            channels[inbox.name] = bot
     return channels

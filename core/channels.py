@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from core.messages import Outbound
 
@@ -29,4 +29,11 @@ class DeliveryError(Exception):
 class Channel(Protocol):
     async def send(self, outbound: Outbound) -> Sent:
         """Deliver one message; raise DeliveryError when it cannot be delivered now."""
+        ...
+
+
+@runtime_checkable
+class FileSource(Protocol):
+    async def open_file(self, file_id: str) -> bytes:
+        """The bytes of a file a customer sent, by the platform's id for it."""
         ...

@@ -193,6 +193,7 @@ class Message(Base):
     # Earlier versions of an edited message, oldest first: [{"text": …, "until": iso time}].
     edits: Mapped[list[Any]] = mapped_column(default=list)
     ticket: Mapped[Ticket] = relationship(lazy="raise")  # set when writing, never loaded
+    inbox: Mapped[Inbox] = relationship(lazy="raise")  # loaded only where asked for
     author: Mapped[Agent | None] = relationship(lazy="joined")
     buttons: Mapped[list[Button]] = relationship(
         lazy="selectin", order_by="Button.position", foreign_keys="Button.message_id"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from core.db import Database
 from core.errors import NotFound
@@ -91,6 +92,16 @@ async def messages(
         query = query.where(Message.internal.is_(False))
     async with db.reading() as s:
         return (await s.scalars(query.order_by(Message.id))).unique().all()
+
+
+async def message(db: Database, message_id: int) -> Message:
+    async with db.reading() as s:
+        found = await s.scalar(
+            select(Message).options(joinedload(Message.inbox)).where(Message.id == message_id)
+        )
+    if found is None:
+        raise NotFound(f"message {message_id} does not exist")
+    return found
 
 
 async def audit(db: Database, ticket_id: int) -> Sequence[AuditEntry]:

@@ -35,6 +35,7 @@ async def build_app(config: Config, clock: Callable[[], datetime] = utcnow) -> w
     state = State(config, db, desk, bus, signing_key(config), clock)
     app = create_app(state)
     channels = build_channels(config, app, desk, state.secret)
+    state.channels.update(channels)
     s = config.sender
     sender = Sender(
         db,

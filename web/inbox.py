@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from aiohttp import web
 from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 
 from core import queries
+from core.channels import FileSource
 from core.desk import Desk
 from core.errors import InvalidInput
 from core.models import Agent, TicketStatus
@@ -129,10 +131,44 @@ async def status(request: web.Request) -> web.Response:
     return act.done()
 
 
-def _number(request: web.Request) -> int:
-    raw = request.match_info["number"]
-    if not raw.isdigit():
-        raise web.HTTPNotFound(text=f"ticket #{raw} does not exist")
+# Shown in the page; anything else is downloaded, so a customer's file never runs as our page.
+_INLINE = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+
+
+async def attachment(request: web.Request) -> web.Response:
+    """A customer's file, fetched from their platform for a signed-in agent."""
+    await require(request)
+    state = request.app[STATE]
+    message = await queries.message(state.db, _number(request, "message"))
+    index = _number(request, "index")
+    if index >= len(message.attachments) or not message.attachments[index].get("file_id"):
+        raise web.HTTPNotFound(text="this message has no such file")
+    meta = message.attachments[index]
+    source = state.channels.get(message.inbox.name)
+    if not isinstance(source, FileSource):
+        raise web.HTTPNotFound(text=f"inbox {message.inbox.name} cannot open files")
+    try:
+        content = await source.open_file(meta["file_id"])
+    except Exception as exc:
+        raise web.HTTPBadGateway(text=f"the platform did not give the file: {exc}") from exc
+    mime = meta.get("mime") or "application/octet-stream"
+    inline = mime in _INLINE
+    name = meta.get("name") or f"{meta.get('kind', 'file')}-{message.id}-{index}"
+    return web.Response(
+        body=content,
+        content_type=mime if inline else "application/octet-stream",
+        headers={
+            "Content-Disposition": f"{'inline' if inline else 'attachment'}; "
+            f"filename*=UTF-8''{quote(name)}",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
+
+
+def _number(request: web.Request, key: str = "number") -> int:
+    raw = request.match_info[key]
+    if not raw.isdigit() or len(raw) > 9:
+        raise web.HTTPNotFound(text=f"{key} {raw} does not exist")
     return int(raw)
 
 
@@ -145,5 +181,6 @@ def setup(app: web.Application) -> None:
             web.post("/inbox/tickets/{number}/note", note),
             web.post("/inbox/tickets/{number}/assign", assign),
             web.post("/inbox/tickets/{number}/status", status),
+            web.get("/inbox/messages/{message}/files/{index}", attachment),
         ]
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiohttp import web
 
 from core.bus import EventBus
+from core.channels import Channel
 from core.db import Database
 from core.desk import Desk
 from settings.config import Config
@@ -22,6 +23,7 @@ class State:
     bus: EventBus
     secret: bytes
     clock: Callable[[], datetime]
+    channels: dict[str, Channel] = field(default_factory=dict)  # by inbox, once mounted
 
     @property
     def locale(self) -> str:

@@ -1,0 +1,137 @@
+"""One Telegram inbox: its aiogram Bot and Dispatcher, its webhook or polling loop, its sender.
+
+Nothing is acknowledged to Telegram before it is stored: the webhook answers 200 only after
+the update was handled (an error answers 500, and Telegram delivers the update again), and the
+polling loop moves its offset past an update only once it was handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections import OrderedDict
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import Update
+from aiohttp import web
+
+from bots.telegram import customers, delivery, presses
+from core.channels import Sent
+from core.desk import Desk
+from core.messages import Outbound
+from settings.config import TelegramInbox
+
+log = logging.getLogger("otklik.telegram")
+UPDATES = ["message", "edited_message", "callback_query"]
+POLL_SECONDS = 25
+_RECENT_UPDATES = 10_000
+
+
+class TelegramChannel:
+    def __init__(self, inbox: TelegramInbox, desk: Desk, locale: str, public_url: str) -> None:
+        self.inbox = inbox
+        self.bot = Bot(
+            inbox.token,
+            session=AiohttpSession(api=TelegramAPIServer.from_base(inbox.api_server)),
+        )
+        self.dispatcher = Dispatcher(desk=desk, inbox=inbox, locale=locale)
+        self.dispatcher.include_routers(customers.router(), presses.router())
+        self._webhook_url = f"{public_url}{self.path}"
+        self._recent: OrderedDict[int, None] = OrderedDict()
+        self._polling: asyncio.Task[None] | None = None
+
+    @property
+    def path(self) -> str:
+        return f"/webhooks/telegram/{self.inbox.name}"
+
+    # -- the core's side -------------------------------------------------------------------
+
+    async def send(self, outbound: Outbound) -> Sent:
+        return await delivery.send(self.bot, outbound)
+
+    async def open_file(self, file_id: str) -> bytes:
+        """A customer's file, fetched from Telegram (bots may download up to 20 MB)."""
+        file = await self.bot.get_file(file_id)
+        if not file.file_path:
+            raise FileNotFoundError(f"Telegram has no path for file {file_id}")
+        content = await self.bot.download_file(file.file_path)
+        assert content is not None
+        return content.read()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def mount(self, app: web.Application) -> None:
+        if self.inbox.mode == "webhook":
+            app.router.add_post(self.path, self.webhook)
+        app.on_startup.append(self._start)
+        app.on_cleanup.append(self._stop)
+
+    async def _start(self, _app: web.Application) -> None:
+        if self.inbox.mode == "webhook":
+            await self.bot.set_webhook(
+                self._webhook_url,
+                secret_token=self.inbox.webhook_secret,
+                allowed_updates=UPDATES,
+            )
+            log.info("inbox %s: webhook set to %s", self.inbox.name, self._webhook_url)
+        else:
+            self._polling = asyncio.create_task(self.poll(), name=f"telegram-{self.inbox.name}")
+
+    async def _stop(self, _app: web.Application) -> None:
+        if self._polling:
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+        await self.bot.session.close()
+
+    # -- updates in ------------------------------------------------------------------------
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        expected = self.inbox.webhook_secret or ""
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise web.HTTPUnauthorized(text="wrong or missing X-Telegram-Bot-Api-Secret-Token")
+        update = Update.model_validate(await request.json(), context={"bot": self.bot})
+        await self.handle(update)
+        return web.Response(text="ok")
+
+    async def handle(self, update: Update) -> None:
+        """Handle an update once; the same update delivered again is skipped here, and a
+        message or press Telegram sends twice under new update ids is stored once by the core."""
+        if update.update_id in self._recent:
+            return
+        await self.dispatcher.feed_update(self.bot, update)
+        self._recent[update.update_id] = None
+        if len(self._recent) > _RECENT_UPDATES:
+            self._recent.popitem(last=False)
+
+    async def poll(self) -> None:
+        """Long polling until cancelled; an update that fails is fetched and tried again."""
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        log.info("inbox %s: polling Telegram", self.inbox.name)
+        offset: int | None = None
+        pause = 1.0
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset,
+                    timeout=POLL_SECONDS,
+                    allowed_updates=UPDATES,
+                    request_timeout=POLL_SECONDS + 10,
+                )
+                for update in updates:
+                    await self.handle(update)
+                    offset = update.update_id + 1
+                pause = 1.0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Telegram, the network or our database: wait, try again
+                log.warning(
+                    "inbox %s: polling failed (%s), retrying in %ss", self.inbox.name, exc, pause
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)

@@ -1,0 +1,49 @@
+"""Customers writing to the bot in private chats."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import CommandStart
+from aiogram.types import Message
+
+from bots.telegram import translate
+from core.desk import Desk
+from core.errors import InvalidInput, NotFound
+from core.i18n import text
+from settings.config import TelegramInbox
+
+log = logging.getLogger("otklik.telegram")
+
+
+def router() -> Router:
+    """A fresh router (aiogram attaches a router to one dispatcher; each bot has its own)."""
+    customers = Router(name="customers")
+    customers.message.filter(F.chat.type == ChatType.PRIVATE)
+    customers.edited_message.filter(F.chat.type == ChatType.PRIVATE)
+    customers.message.register(greet, CommandStart())
+    customers.message.register(wrote)
+    customers.edited_message.register(edited)
+    return customers
+
+
+async def greet(message: Message, inbox: TelegramInbox, locale: str) -> None:
+    """/start: the greeting from the settings; no ticket is opened for it."""
+    await message.answer(getattr(inbox.greeting, locale))
+
+
+async def wrote(message: Message, desk: Desk, inbox: TelegramInbox, locale: str) -> None:
+    try:
+        await desk.receive(translate.inbound(inbox.name, message))
+    except InvalidInput:
+        # A location, a contact, a poll…: nothing an agent could answer; say so, store nothing.
+        await message.answer(text(locale, "telegram.unsupported"))
+
+
+async def edited(message: Message, desk: Desk, inbox: TelegramInbox) -> None:
+    try:
+        await desk.edit(translate.edit(inbox.name, message))
+    except NotFound:
+        log.info("edit of message %s, which was never stored, ignored", message.message_id)

@@ -1,0 +1,59 @@
+"""Sending to Telegram, and what its refusals mean for the sender."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+
+from bots.telegram.keyboards import keyboard
+from core.channels import DeliveryError, Sent
+from core.messages import Outbound
+
+MAX_TEXT = 4096
+
+
+async def send(bot: Bot, out: Outbound, thread_id: int | None = None) -> Sent:
+    """Send ``out`` to its chat (long texts in several messages, buttons on the last one)."""
+    chunks = split(out.text)
+    first = None
+    try:
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            sent = await bot.send_message(
+                chat_id=int(out.external_id),
+                text=chunk,
+                message_thread_id=thread_id,
+                reply_markup=keyboard(out.buttons) if last else None,
+            )
+            first = first or sent
+    except TelegramRetryAfter as exc:
+        raise DeliveryError(
+            f"Telegram flood control: retry after {exc.retry_after}s", retry_after=exc.retry_after
+        ) from exc
+    except (TelegramForbiddenError, TelegramBadRequest) as exc:
+        # Blocked by the user, chat not found, deactivated…: retrying will not help.
+        raise DeliveryError(f"Telegram refused: {exc.message}", permanent=True) from exc
+    except (TelegramNetworkError, TelegramServerError) as exc:
+        raise DeliveryError(f"Telegram unreachable: {exc.message}") from exc
+    except TelegramAPIError as exc:
+        raise DeliveryError(f"Telegram error: {exc.message}") from exc
+    assert first is not None
+    return Sent(platform_message_id=f"{out.external_id}:{first.message_id}")
+
+
+def split(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Pieces of at most ``limit`` characters, cut at a line break or space when there is one."""
+    pieces = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n ")
+    return [*pieces, text]

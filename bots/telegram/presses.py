@@ -1,0 +1,58 @@
+"""Inline keyboard presses: recorded by the core, answered at once, the choice shown."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, Message
+
+from bots.telegram import keyboards
+from core.desk import Desk
+from core.errors import ButtonRefused
+from core.i18n import text
+from core.messages import Press
+from settings.config import TelegramInbox
+
+log = logging.getLogger("otklik.telegram")
+
+
+def router() -> Router:
+    presses = Router(name="presses")
+    presses.callback_query.register(pressed)
+    return presses
+
+
+async def pressed(query: CallbackQuery, desk: Desk, inbox: TelegramInbox, locale: str) -> None:
+    button_id = keyboards.unpack(query.data)
+    message = query.message if isinstance(query.message, Message) else None
+    chat = message.chat.id if message else query.from_user.id
+    if button_id is None:
+        await query.answer(text(locale, "telegram.refused"))
+        return
+    try:
+        got = await desk.press(Press(inbox.name, str(chat), button_id, platform_event_id=query.id))
+    except ButtonRefused:
+        await query.answer(text(locale, "telegram.refused"))
+        return
+    await query.answer()
+    if message and not got.duplicate:
+        await _show_choice(message, _label(message, query.data))
+
+
+def _label(message: Message, data: str | None) -> str:
+    markup = message.reply_markup
+    rows = markup.inline_keyboard if markup else []
+    return next((b.text for row in rows for b in row if b.callback_data == data), "")
+
+
+async def _show_choice(message: Message, label: str) -> None:
+    """Replace the keyboard by the choice made; an old message keeps its keyboard."""
+    try:
+        if message.text:
+            await message.edit_text(f"{message.text}\n\n✅ {label}", reply_markup=None)
+        else:
+            await message.edit_reply_markup(reply_markup=None)
+    except TelegramBadRequest as exc:
+        log.info("message %s could not be edited after a press: %s", message.message_id, exc)
