@@ -12,7 +12,7 @@ from core.desk import Desk
 from core.messages import Inbound
 from core.models import Delivery
 from core.sender import Sender
-from tests.fakes import FakeChannel
+from tests.fakes.channel import FakeChannel
 from tests.people import make_agent
 
 # Runs in a child process: commit a reply, then die by SIGKILL before any sender runs.

@@ -14,7 +14,7 @@ from core.desk import Desk
 from core.messages import Button, Inbound
 from core.models import Delivery, OutboxItem
 from core.sender import RetryPolicy, Sender
-from tests.fakes import FakeChannel
+from tests.fakes.channel import FakeChannel
 from tests.people import make_agent
 
 

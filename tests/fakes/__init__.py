@@ -1,0 +1,1 @@
+"""Fakes of what Otklik talks to: one module per external service."""
