@@ -153,7 +153,9 @@ class TelegramInbox(_Inbox):
     @classmethod
     def _http_base(cls, url: str) -> str:
         if not url.startswith(("http://", "https://")):
-            raise ValueError('expected the Bot API\'s base address, e.g. "https://api.telegram.org"')
+            raise ValueError(
+                'expected the Bot API\'s base address, e.g. "https://api.telegram.org"'
+            )
         return url.rstrip("/")
 
     @model_validator(mode="after")

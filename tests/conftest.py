@@ -10,7 +10,7 @@ from core.db import Database
 from core.desk import Desk
 from core.events import Event
 from tests.databases import throwaway_url, wipe
-from tests.service import running, test_config
+from tests.service import running, service_config
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -66,5 +66,5 @@ def desk(db: Database, recorder: Recorder) -> Desk:
 @pytest.fixture
 async def service(db: Database, database_url: str, tmp_path: Path):
     """The whole app served on 127.0.0.1 over the wiped test database."""
-    async with running(test_config(database_url, tmp_path)) as svc:
+    async with running(service_config(database_url, tmp_path)) as svc:
         yield svc

@@ -21,7 +21,7 @@ from web.state import STATE, State
 PASSWORD = "correct horse battery"
 
 
-def test_config(database_url: str, tmp: Path, **overrides: Any) -> Config:
+def service_config(database_url: str, tmp: Path, **overrides: Any) -> Config:
     raw: dict[str, Any] = {
         "locale": "en",
         "database": {"url": database_url},
@@ -70,9 +70,9 @@ class Running:
 
 
 @asynccontextmanager
-async def running(config: Config) -> AsyncIterator[Running]:
+async def running(config: Config, port: int | None = None) -> AsyncIterator[Running]:
     app = await build_app(config)
-    server = TestServer(app, host="127.0.0.1")
+    server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     try:
         yield Running(server, app)

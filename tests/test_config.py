@@ -102,18 +102,29 @@ def test_broken_toml_and_missing_file_are_reported(tmp_path: Path):
 TOKEN = "123456789:AAE" + "x" * 30
 
 
-@pytest.mark.parametrize(("inbox", "expected"), [
-    ({"channel": "telegram"}, 'inbox[1].token: required for channel "telegram"'),
-    ({"channel": "telegram", "token": "nope"}, "inbox[1].token: expected the token BotFather"),
-    ({"channel": "telegram", "token": TOKEN, "mode": "webhook"},
-     'inbox[1].webhook_secret: required when mode = "webhook"'),
-    ({"channel": "telegram", "token": TOKEN, "mode": "push"},
-     "inbox[1].mode: Input should be 'webhook' or 'polling'"),
-    ({"channel": "telegram", "token": TOKEN, "api_server": "localhost:8081"},
-     "inbox[1].api_server: expected the Bot API's base address"),
-    ({"channel": "telegram", "token": TOKEN, "agents_chat_id": "group"},
-     "inbox[1].agents_chat_id: Input should be a valid integer"),
-])
+@pytest.mark.parametrize(
+    ("inbox", "expected"),
+    [
+        ({"channel": "telegram"}, 'inbox[1].token: required for channel "telegram"'),
+        ({"channel": "telegram", "token": "nope"}, "inbox[1].token: expected the token BotFather"),
+        (
+            {"channel": "telegram", "token": TOKEN, "mode": "webhook"},
+            'inbox[1].webhook_secret: required when mode = "webhook"',
+        ),
+        (
+            {"channel": "telegram", "token": TOKEN, "mode": "push"},
+            "inbox[1].mode: Input should be 'webhook' or 'polling'",
+        ),
+        (
+            {"channel": "telegram", "token": TOKEN, "api_server": "localhost:8081"},
+            "inbox[1].api_server: expected the Bot API's base address",
+        ),
+        (
+            {"channel": "telegram", "token": TOKEN, "agents_chat_id": "group"},
+            "inbox[1].agents_chat_id: Input should be a valid integer",
+        ),
+    ],
+)
 def test_telegram_inbox_mistakes(inbox: dict, expected: str, tmp_path: Path):
     found = problems({"inbox": [{"name": "tg", **inbox}]}, tmp_path)
     assert any(p.startswith(expected) for p in found), found
@@ -124,8 +135,18 @@ def test_telegram_inbox_with_its_token_from_the_environment(
 ):
     monkeypatch.setenv("TG_TOKEN", TOKEN)
     config = parse_config(
-        {"inbox": [{"name": "tg", "channel": "telegram", "token": "${TG_TOKEN}",
-                    "mode": "webhook", "webhook_secret": "s" * 20}]},
-        source="x", base_dir=tmp_path,
+        {
+            "inbox": [
+                {
+                    "name": "tg",
+                    "channel": "telegram",
+                    "token": "${TG_TOKEN}",
+                    "mode": "webhook",
+                    "webhook_secret": "s" * 20,
+                }
+            ]
+        },
+        source="x",
+        base_dir=tmp_path,
     )
     assert config.inbox[0].token == TOKEN and config.inbox[0].bot_id == 123456789

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from aiogram.types import Message
 
 from core.messages import Attachment, Edit, Inbound
@@ -37,7 +39,7 @@ def edit(inbox: str, message: Message) -> Edit:
         external_id=str(message.chat.id),
         platform_message_id=message_key(message),
         text=message.text or message.caption or "",
-        edited_at=message.edit_date if message.edit_date else None,
+        edited_at=datetime.fromtimestamp(message.edit_date, UTC) if message.edit_date else None,
     )
 
 
