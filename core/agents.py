@@ -19,6 +19,7 @@ from core.models import Agent, AgentSession, Role
 
 SETUP_VALID = timedelta(days=3)
 SESSION_VALID = timedelta(days=14)
+LINK_VALID = timedelta(minutes=30)
 MIN_PASSWORD = 10
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
 _hasher = PasswordHasher()
@@ -166,6 +167,57 @@ async def count_with_password(db: Database) -> int:
             )
             or 0
         )
+
+
+async def link_code(db: Database, agent_id: int, now: datetime) -> str:
+    """A one-time code that links the agent's Telegram account when sent to the bot."""
+    code = secrets.token_urlsafe(12)
+    async with db.transaction() as s:
+        agent = await s.get(Agent, agent_id)
+        if agent is None:
+            raise NotFound(f"agent {agent_id} does not exist")
+        agent.link_code_hash = _digest(code)
+        agent.link_expires_at = now + LINK_VALID
+    return code
+
+
+async def link_telegram(db: Database, code: str, telegram_id: int, now: datetime) -> Agent:
+    """Link the Telegram account ``telegram_id`` to the agent whose code this is."""
+    async with db.transaction() as s:
+        agent = await s.scalar(
+            select(Agent).where(Agent.link_code_hash == _digest(code)).with_for_update()
+        )
+        if agent is None or agent.link_expires_at is None or agent.link_expires_at < now:
+            raise Forbidden("this link code is used up or expired; make a new one in the inbox")
+        other = await s.scalar(
+            select(Agent).where(Agent.telegram_id == telegram_id, Agent.id != agent.id)
+        )
+        if other is not None:
+            raise InvalidInput(f"this Telegram account is linked to {other.name} already")
+        agent.telegram_id = telegram_id
+        agent.link_code_hash = None
+        agent.link_expires_at = None
+    return agent
+
+
+async def unlink_telegram(db: Database, agent_id: int) -> None:
+    async with db.transaction() as s:
+        agent = await s.get(Agent, agent_id)
+        if agent is None:
+            raise NotFound(f"agent {agent_id} does not exist")
+        agent.telegram_id = None
+
+
+async def by_telegram(db: Database, telegram_id: int) -> Agent | None:
+    async with db.reading() as s:
+        return await s.scalar(
+            select(Agent).where(Agent.telegram_id == telegram_id, Agent.active.is_(True))
+        )
+
+
+async def by_login(db: Database, login: str) -> Agent | None:
+    async with db.reading() as s:
+        return await s.scalar(select(Agent).where(Agent.login == login.lower()))
 
 
 async def first_admin_setup(db: Database, now: datetime) -> str | None:

@@ -37,3 +37,11 @@ class FileSource(Protocol):
     async def open_file(self, file_id: str) -> bytes:
         """The bytes of a file a customer sent, by the platform's id for it."""
         ...
+
+
+@runtime_checkable
+class AgentLinks(Protocol):
+    def agent_link(self, code: str) -> str | None:
+        """Where an agent sends ``code`` to link their account on this platform (a deep link),
+        or None while it is not known yet."""
+        ...

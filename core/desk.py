@@ -58,12 +58,20 @@ class Desk:
         return await self._run(presses.press, pressed)
 
     async def reply(
-        self, number: int, agent: Agent | None, text: str, buttons: Sequence[Button] = ()
+        self,
+        number: int,
+        agent: Agent | None,
+        text: str,
+        buttons: Sequence[Button] = (),
+        origin: str | None = None,
     ) -> Message:
-        return await self._run(tickets.reply, number, agent, text, buttons)
+        """Answer the customer; ``origin`` names where it was written (in the event's data)."""
+        return await self._run(tickets.reply, number, agent, text, buttons, origin)
 
-    async def note(self, number: int, agent: Agent, text: str) -> Message:
-        return await self._run(tickets.note, number, agent, text)
+    async def note(
+        self, number: int, agent: Agent, text: str, origin: str | None = None
+    ) -> Message:
+        return await self._run(tickets.note, number, agent, text, origin)
 
     async def assign(self, number: int, agent: Agent, assignee_id: int | None) -> Ticket:
         return await self._run(tickets.assign, number, agent, assignee_id)

@@ -125,6 +125,7 @@ class Identity(Base):
 
 class Agent(Base):
     __tablename__ = "agents"
+    __table_args__ = (Index("uq_agents_link_code_hash", "link_code_hash", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     login: Mapped[str] = mapped_column(String(100), unique=True)
@@ -134,6 +135,8 @@ class Agent(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     setup_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     setup_expires_at: Mapped[datetime | None]
+    link_code_hash: Mapped[str | None] = mapped_column(String(64))
+    link_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -248,3 +251,23 @@ class AuditEntry(Base):
     new_value: Mapped[str | None] = mapped_column(String(100))
     ticket: Mapped[Ticket] = relationship(lazy="raise")  # set when writing, never loaded
     agent: Mapped[Agent | None] = relationship(lazy="joined")
+
+
+class TicketThread(Base):
+    """Where agents follow a ticket outside the web inbox, e.g. a topic of a Telegram forum:
+    one thread per ticket and agents' inbox, found again when the ticket reopens."""
+
+    __tablename__ = "ticket_threads"
+    __table_args__ = (
+        UniqueConstraint("inbox_id", "ticket_id", name="uq_ticket_threads_inbox_id"),
+        UniqueConstraint(
+            "inbox_id", "chat_id", "thread_id", name="uq_ticket_threads_inbox_chat_thread"
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -74,7 +74,12 @@ def _text(text: str) -> str:
 
 
 async def reply(
-    work: Work, number: int, agent: Agent | None, text: str, buttons: Sequence[Button] = ()
+    work: Work,
+    number: int,
+    agent: Agent | None,
+    text: str,
+    buttons: Sequence[Button] = (),
+    origin: str | None = None,
 ) -> Message:
     """Send ``text`` to the customer through the ticket's channel (``agent`` None: the bot)."""
     agent = await acting(work, agent) if agent is not None else None
@@ -113,13 +118,19 @@ async def reply(
     ticket.updated_at = work.now
     await work.session.flush()
     work.emit(
-        events.MESSAGE_SENT, ticket, message=message_snapshot(message), agent=_agent_snapshot(agent)
+        events.MESSAGE_SENT,
+        ticket,
+        message=message_snapshot(message),
+        agent=_agent_snapshot(agent),
+        origin=origin,
     )
     log.info("reply %s queued", message.id)
     return message
 
 
-async def note(work: Work, number: int, agent: Agent, text: str) -> Message:
+async def note(
+    work: Work, number: int, agent: Agent, text: str, origin: str | None = None
+) -> Message:
     """An internal note: agents see it, the customer never does. Any agent may write one."""
     agent = await acting(work, agent)
     ticket = await ticket_for_update(work, number)
@@ -138,7 +149,11 @@ async def note(work: Work, number: int, agent: Agent, text: str) -> Message:
     ticket.updated_at = work.now
     await work.session.flush()
     work.emit(
-        events.NOTE_ADDED, ticket, message=message_snapshot(message), agent=_agent_snapshot(agent)
+        events.NOTE_ADDED,
+        ticket,
+        message=message_snapshot(message),
+        agent=_agent_snapshot(agent),
+        origin=origin,
     )
     return message
 

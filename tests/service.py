@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,8 +12,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from sqlalchemy import func, or_, select
 
-from core.models import Role
+from core.clock import utcnow
+from core.models import Delivery, OutboxItem, Role
 from otklik.service import SENDER, build_app
 from settings.config import Config, parse_config
 from tests.people import make_agent
@@ -50,6 +53,30 @@ class Running:
 
     async def drain_outbox(self) -> int:
         return await self.app[SENDER].drain()
+
+    async def delivered(self, seconds: float = 10.0) -> None:
+        """Wait until nothing due is left in the outbox (the service's own sender may hold a
+        row this call cannot claim; it is waited for)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            await self.drain_outbox()
+            async with self.state.db.reading() as s:
+                busy = await s.scalar(
+                    select(func.count())
+                    .select_from(OutboxItem)
+                    .where(
+                        or_(
+                            OutboxItem.status == Delivery.SENDING,
+                            (OutboxItem.status == Delivery.QUEUED)
+                            & (OutboxItem.next_attempt_at <= utcnow()),
+                        )
+                    )
+                )
+            if not busy:
+                return
+            assert loop.time() < deadline, "the outbox did not empty in time"
+            await asyncio.sleep(0.05)
 
     @asynccontextmanager
     async def client(self) -> AsyncIterator[aiohttp.ClientSession]:

@@ -111,7 +111,7 @@ async def test_message_opens_ticket_and_reply_reaches_customer(
 
     anna = await make_agent(db, "anna")
     await bot.state.desk.reply(ticket.number, anna, "It ships today")
-    await bot.drain_outbox()
+    await bot.delivered()
     [sent] = telegram.params_of("sendMessage")
     assert sent["chat_id"] == ALICE.id and sent["text"] == "It ships today"
     [reply] = (await queries.messages(db, ticket.id))[1:]
@@ -148,7 +148,7 @@ async def test_button_press_is_recorded_once_answered_and_shown(
         "Did this help?",
         [Button("Yes", "helped:yes"), Button("No", "helped:no")],
     )
-    await bot.drain_outbox()
+    await bot.delivered()
     markup = telegram.params_of("sendMessage")[-1]["reply_markup"]["inline_keyboard"]
     data = [row[0]["callback_data"] for row in markup]
     assert data == [f"b:{b.id}" for b in message.buttons]
@@ -172,7 +172,7 @@ async def test_forged_or_foreign_presses_are_refused(bot: Running, telegram: Fak
     await eventually(lambda: _count(tickets(db), 2))
     alice = next(t for t in await tickets(db) if t.customer.name == "Alice Smith")
     message = await bot.state.desk.reply(alice.number, None, "Solved?", [Button("Yes", "ok")])
-    await bot.drain_outbox()
+    await bot.delivered()
     good = f"b:{message.buttons[0].id}"
 
     forged = telegram.callback_query(TOKEN, ALICE, good)
@@ -258,12 +258,12 @@ async def test_flood_control_then_success(bot: Running, telegram: FakeTelegram):
     [ticket] = await eventually(lambda: tickets(db))
     telegram.fail_next("sendMessage", 429, retry_after=1)
     await bot.state.desk.reply(ticket.number, None, "Hello")
-    await bot.drain_outbox()
+    await bot.delivered()
     reply = (await queries.messages(db, ticket.id))[-1]
     assert reply.delivery.status == Delivery.QUEUED
     assert "retry after 1s" in reply.delivery.last_error
     await asyncio.sleep(1.1)
-    await bot.drain_outbox()
+    await bot.delivered()
     reply = (await queries.messages(db, ticket.id))[-1]
     assert reply.delivery.status == Delivery.SENT and reply.delivery.attempts == 2
 
@@ -274,7 +274,7 @@ async def test_blocked_customer_fails_once_with_a_note(bot: Running, telegram: F
     [ticket] = await eventually(lambda: tickets(db))
     telegram.block(TOKEN, ALICE.id)
     await bot.state.desk.reply(ticket.number, None, "Hello")
-    await bot.drain_outbox()
+    await bot.delivered()
     *_, reply, note = await queries.messages(db, ticket.id)
     assert reply.delivery.status == Delivery.FAILED and reply.delivery.attempts == 1
     assert "blocked" in reply.delivery.last_error

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from web import api, health, inbox, live, login
+from web import api, health, inbox, live, login, profile
 from web.auth import csrf_middleware
 from web.errors import errors_middleware
 from web.state import STATE, State
@@ -35,6 +35,7 @@ def create_app(state: State) -> web.Application:
     health.setup(app)
     login.setup_routes(app)
     inbox.setup(app)
+    profile.setup(app)
     live.setup(app, state.bus)
     api.setup(app)
     app.router.add_static("/static/", STATIC, name="static")

@@ -19,7 +19,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Update
 from aiohttp import web
 
-from bots.telegram import customers, delivery, presses
+from bots.telegram import agents, customers, delivery, presses
+from bots.telegram.forum import Forum
 from core.channels import Sent
 from core.desk import Desk
 from core.messages import Outbound
@@ -40,6 +41,13 @@ class TelegramChannel:
         )
         self.dispatcher = Dispatcher(desk=desk, inbox=inbox, locale=locale)
         self.dispatcher.include_routers(customers.router(), presses.router())
+        self.forum: Forum | None = None
+        if inbox.agents_chat_id is not None:
+            self.forum = Forum(self.bot, inbox, inbox.agents_chat_id, desk.db, locale)
+            self.forum.subscribe(desk.bus)
+            self.dispatcher["forum"] = self.forum
+            self.dispatcher.include_router(agents.router(inbox.agents_chat_id))
+        self.username: str | None = None
         self._webhook_url = f"{public_url}{self.path}"
         self._recent: OrderedDict[int, None] = OrderedDict()
         self._polling: asyncio.Task[None] | None = None
@@ -70,7 +78,17 @@ class TelegramChannel:
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
 
+    def agent_link(self, code: str) -> str | None:
+        """The deep link that hands the bot an agent's link code."""
+        return f"https://t.me/{self.username}?start=link-{code}" if self.username else None
+
     async def _start(self, _app: web.Application) -> None:
+        try:
+            self.username = (await self.bot.me()).username
+        except Exception as exc:  # the inbox still works; only agent links wait for a name
+            log.warning("inbox %s: getMe failed (%s)", self.inbox.name, exc)
+        if self.forum:
+            self.forum.start()
         if self.inbox.mode == "webhook":
             await self.bot.set_webhook(
                 self._webhook_url,
@@ -82,6 +100,8 @@ class TelegramChannel:
             self._polling = asyncio.create_task(self.poll(), name=f"telegram-{self.inbox.name}")
 
     async def _stop(self, _app: web.Application) -> None:
+        if self.forum:
+            await self.forum.stop()
         if self._polling:
             self._polling.cancel()
             with contextlib.suppress(asyncio.CancelledError):

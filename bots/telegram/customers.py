@@ -6,12 +6,14 @@ import logging
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
-from aiogram.filters import CommandStart
+from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import Message
 
 from bots.telegram import translate
+from core import agents
+from core.clock import utcnow
 from core.desk import Desk
-from core.errors import InvalidInput, NotFound
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.i18n import text
 from settings.config import TelegramInbox
 
@@ -23,6 +25,9 @@ def router() -> Router:
     customers = Router(name="customers")
     customers.message.filter(F.chat.type == ChatType.PRIVATE)
     customers.edited_message.filter(F.chat.type == ChatType.PRIVATE)
+    customers.message.register(
+        link_agent, CommandStart(deep_link=True, magic=F.args.startswith("link-"))
+    )
     customers.message.register(greet, CommandStart())
     customers.message.register(wrote)
     customers.edited_message.register(edited)
@@ -32,6 +37,18 @@ def router() -> Router:
 async def greet(message: Message, inbox: TelegramInbox, locale: str) -> None:
     """/start: the greeting from the settings; no ticket is opened for it."""
     await message.answer(getattr(inbox.greeting, locale))
+
+
+async def link_agent(message: Message, command: CommandObject, desk: Desk, locale: str) -> None:
+    """/start link-<code>: an agent links this Telegram account (code from the web inbox)."""
+    assert message.from_user is not None and command.args is not None
+    code = command.args.removeprefix("link-")
+    try:
+        agent = await agents.link_telegram(desk.db, code, message.from_user.id, utcnow())
+    except (Forbidden, InvalidInput) as exc:
+        await message.answer(str(exc))
+        return
+    await message.answer(text(locale, "telegram.linked", name=agent.name))
 
 
 async def wrote(message: Message, desk: Desk, inbox: TelegramInbox, locale: str) -> None:

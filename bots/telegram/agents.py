@@ -1,0 +1,90 @@
+"""Agents working tickets from the forum supergroup: a topic per ticket.
+
+In a ticket's topic, a linked agent's message goes to the customer as their reply; commands:
+/close, /wait, /open, /assign me|login, /note text, /rate. Anyone else is refused with a hint,
+and nothing they write reaches the customer.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bots.telegram.forum import Forum
+from core import agents, threads
+from core.desk import Desk
+from core.errors import OtklikError
+from core.i18n import text
+from core.models import Agent, TicketStatus
+
+_STATUS = {"close": TicketStatus.CLOSED, "wait": TicketStatus.WAITING, "open": TicketStatus.OPEN}
+
+
+def router(chat_id: int) -> Router:
+    forum = Router(name="agents")
+    forum.message.filter(F.chat.id == chat_id, F.message_thread_id, ~F.from_user.is_bot)
+    forum.message.register(command, Command(*_STATUS, "assign", "note", "rate"))
+    forum.message.register(reply, F.text)
+    return forum
+
+
+async def command(
+    message: Message, command: CommandObject, desk: Desk, forum: Forum, locale: str
+) -> None:
+    found = await _ticket_and_agent(message, desk, forum, locale)
+    if found is None:
+        return
+    number, agent = found
+    name, args = command.command, (command.args or "").strip()
+    try:
+        if name in _STATUS:
+            await desk.set_status(number, agent, _STATUS[name])
+        elif name == "assign":
+            target = (
+                agent if args in ("", "me") else await agents.by_login(desk.db, args.lstrip("@"))
+            )
+            if target is None:
+                await message.reply(text(locale, "telegram.no_such_agent", login=args))
+                return
+            await desk.assign(number, agent, target.id)
+            await message.reply(text(locale, "telegram.assigned", name=target.name))
+        elif name == "note":
+            if not args:
+                await message.reply(text(locale, "telegram.note_usage"))
+                return
+            await desk.note(number, agent, args, origin=forum.origin)
+            await message.reply(text(locale, "telegram.noted"))
+        else:  # /rate: asking for a rating again arrives with ratings
+            await message.reply(text(locale, "telegram.no_ratings_yet"))
+    except OtklikError as exc:
+        await message.reply(str(exc))
+
+
+async def reply(message: Message, desk: Desk, forum: Forum, locale: str) -> None:
+    found = await _ticket_and_agent(message, desk, forum, locale)
+    if found is None:
+        return
+    number, agent = found
+    try:
+        await desk.reply(number, agent, message.text or "", origin=forum.origin)
+    except OtklikError as exc:
+        await message.reply(str(exc))
+
+
+async def _ticket_and_agent(
+    message: Message, desk: Desk, forum: Forum, locale: str
+) -> tuple[int, Agent] | None:
+    """The topic's ticket and the linked agent who wrote, or None after saying why not."""
+    assert message.from_user is not None
+    agent = await agents.by_telegram(desk.db, message.from_user.id)
+    if agent is None:
+        await message.reply(text(locale, "telegram.not_linked"))
+        return None
+    thread = await threads.at(
+        desk.db, forum.inbox.name, str(message.chat.id), str(message.message_thread_id)
+    )
+    if thread is None:
+        await message.reply(text(locale, "telegram.no_ticket_here"))
+        return None
+    return thread.ticket_number, agent

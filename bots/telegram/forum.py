@@ -1,0 +1,166 @@
+"""The agents' forum supergroup of a bot inbox: one topic per ticket, the conversation mirrored.
+
+Events of the bot's inbox are queued and mirrored by one worker, so a slow group (Telegram
+allows a bot 20 messages a minute in one group) never holds up the customer's side. The
+topic of a ticket is stored (core.threads) and serves the ticket again when it reopens. What
+agents write in the topic itself is not mirrored back (its events carry this forum's origin).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+
+from core import events, threads
+from core.bus import EventBus
+from core.db import Database
+from core.events import Event
+from core.i18n import text
+from core.models import TicketStatus
+from settings.config import TelegramInbox
+
+log = logging.getLogger("otklik.telegram")
+TITLE_LENGTH = 128
+_STATUS_MARK = {TicketStatus.WAITING: "⏸ ", TicketStatus.CLOSED: "✅ "}
+_MIRRORED = {
+    events.TICKET_CREATED,
+    events.MESSAGE_RECEIVED,
+    events.MESSAGE_SENT,
+    events.NOTE_ADDED,
+    events.BUTTON_PRESSED,
+    events.TICKET_STATUS_CHANGED,
+}
+
+
+class Forum:
+    def __init__(
+        self, bot: Bot, inbox: TelegramInbox, chat_id: int, db: Database, locale: str
+    ) -> None:
+        self.bot = bot
+        self.inbox = inbox
+        self.chat_id = chat_id
+        self.origin = f"telegram-forum:{inbox.name}"
+        self._db = db
+        self._locale = locale
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(self._enqueue, _MIRRORED)
+
+    async def _enqueue(self, event: Event) -> None:
+        if event.data.get("inbox", {}).get("name") == self.inbox.name:
+            self._queue.put_nowait(event)
+
+    def start(self) -> None:
+        self._worker = asyncio.create_task(self._work(), name=f"forum-{self.inbox.name}")
+
+    async def stop(self) -> None:
+        if self._worker:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+
+    async def idle(self) -> None:
+        """Wait until every queued event is mirrored (for tests and a clean stop)."""
+        await self._queue.join()
+
+    async def _work(self) -> None:
+        while True:
+            event = await self._queue.get()
+            try:
+                await self._mirror(event)
+            except Exception:
+                log.exception(
+                    "inbox %s: could not mirror %s of ticket %s to the forum",
+                    self.inbox.name,
+                    event.name,
+                    event.ticket_id,
+                )
+            finally:
+                self._queue.task_done()
+
+    async def _mirror(self, event: Event) -> None:
+        data = event.data
+        if data.get("origin") == self.origin:
+            return
+        thread = await self._thread(event)
+        message = data.get("message", {})
+        agent = (data.get("agent") or {}).get("name")
+        t = self._text
+        if event.name == events.MESSAGE_RECEIVED:
+            await self._say(thread, f"👤 {data['customer']['name']}:\n{message['text']}")
+            await self._files(thread, message.get("attachments", []))
+        elif event.name == events.MESSAGE_SENT:
+            await self._say(thread, f"💬 {agent or t('telegram.bot')}:\n{message['text']}")
+        elif event.name == events.NOTE_ADDED:
+            await self._say(thread, f"📝 {agent} ({t('telegram.note')}):\n{message['text']}")
+        elif event.name == events.BUTTON_PRESSED:
+            await self._say(thread, f"🔘 {data['customer']['name']}: {data['button']['label']}")
+        elif event.name == events.TICKET_STATUS_CHANGED:
+            await self._retitle(thread, data)
+
+    def _text(self, key: str) -> str:
+        return text(self._locale, key)
+
+    async def _thread(self, event: Event) -> threads.Thread:
+        """The ticket's topic, opened now if it has none yet."""
+        found = await threads.for_ticket(self._db, self.inbox.name, event.ticket_id or 0)
+        if found:
+            return found
+        title = title_of(event.data)
+        topic = await self.bot.create_forum_topic(chat_id=self.chat_id, name=title)
+        thread = threads.Thread(
+            ticket_id=event.ticket_id or 0,
+            ticket_number=event.data["ticket"]["number"],
+            chat_id=str(self.chat_id),
+            thread_id=str(topic.message_thread_id),
+            title=title,
+        )
+        await threads.remember(self._db, self.inbox.name, thread)
+        return thread
+
+    async def _retitle(self, thread: threads.Thread, data: dict[str, Any]) -> None:
+        title = title_of(data)
+        if title != thread.title:
+            await self.bot.edit_forum_topic(
+                chat_id=self.chat_id, message_thread_id=int(thread.thread_id), name=title
+            )
+            await threads.retitle(self._db, self.inbox.name, thread.ticket_id, title)
+
+    async def _say(self, thread: threads.Thread, words: str) -> None:
+        await self.bot.send_message(
+            chat_id=self.chat_id, message_thread_id=int(thread.thread_id), text=words[:4096]
+        )
+
+    async def _files(self, thread: threads.Thread, attachments: list[dict[str, Any]]) -> None:
+        """The customer's files, by the ids Telegram gave this bot (no download needed)."""
+        for item in attachments:
+            file_id, kind = item.get("file_id"), item.get("kind")
+            if not file_id:
+                continue
+            target = {"chat_id": self.chat_id, "message_thread_id": int(thread.thread_id)}
+            try:
+                if kind == "image":
+                    await self.bot.send_photo(photo=file_id, **target)
+                elif kind == "voice":
+                    await self.bot.send_voice(voice=file_id, **target)
+                elif kind == "sticker":
+                    await self.bot.send_sticker(sticker=file_id, **target)
+                else:
+                    await self.bot.send_document(document=file_id, **target)
+            except TelegramAPIError as exc:
+                log.warning("inbox %s: file %s not relayed: %s", self.inbox.name, file_id, exc)
+
+
+def title_of(data: dict[str, Any]) -> str:
+    """``#1042 · Ivan Petrov · first words``, with a mark for waiting and closed tickets."""
+    ticket = data["ticket"]
+    mark = _STATUS_MARK.get(ticket["status"], "")
+    title = f"{mark}#{ticket['number']} · {data['customer']['name']} · {ticket['subject']}"
+    return title if len(title) <= TITLE_LENGTH else title[: TITLE_LENGTH - 1] + "…"
