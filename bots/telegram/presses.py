@@ -8,7 +8,7 @@ from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 
-from bots.telegram import keyboards
+from bots.telegram.keyboards import ButtonData
 from core.desk import Desk
 from core.errors import ButtonRefused
 from core.i18n import text
@@ -20,19 +20,25 @@ log = logging.getLogger("otklik.telegram")
 
 def router() -> Router:
     presses = Router(name="presses")
-    presses.callback_query.register(pressed)
+    presses.callback_query.register(pressed, ButtonData.filter())
+    presses.callback_query.register(not_ours)
     return presses
 
 
-async def pressed(query: CallbackQuery, desk: Desk, inbox: TelegramInbox, locale: str) -> None:
-    button_id = keyboards.unpack(query.data)
+async def not_ours(query: CallbackQuery, locale: str) -> None:
+    """Data that is no button of ours: answered, so the client stops waiting; nothing else."""
+    await query.answer(text(locale, "telegram.refused"))
+
+
+async def pressed(
+    query: CallbackQuery, callback_data: ButtonData, desk: Desk, inbox: TelegramInbox, locale: str
+) -> None:
     message = query.message if isinstance(query.message, Message) else None
     chat = message.chat.id if message else query.from_user.id
-    if button_id is None:
-        await query.answer(text(locale, "telegram.refused"))
-        return
     try:
-        got = await desk.press(Press(inbox.name, str(chat), button_id, platform_event_id=query.id))
+        got = await desk.press(
+            Press(inbox.name, str(chat), callback_data.id, platform_event_id=query.id)
+        )
     except ButtonRefused:
         await query.answer(text(locale, "telegram.refused"))
         return
