@@ -271,3 +271,28 @@ class TicketThread(Base):
     thread_id: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DelayedRun(Base):
+    """A rule that fires later ("2h after close"): a row, so it survives restarts and fires once.
+
+    ``key`` is the idempotency key (rule and causing event): scheduling twice is harmless.
+    """
+
+    __tablename__ = "delayed_runs"
+    __table_args__ = (
+        Index("ix_delayed_runs_due", "state", "due_at"),
+        Index("ix_delayed_runs_ticket", "ticket_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    rule_id: Mapped[str] = mapped_column(String(100))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    event_name: Mapped[str] = mapped_column(String(50))
+    event_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    cancel_on: Mapped[list[Any]] = mapped_column(default=list)
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    claimed_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

@@ -1,0 +1,126 @@
+"""Delayed rule runs as rows: written with the event that caused them, claimed when due.
+
+A run moves pending → claimed (with a lease) → done | skipped | failed, or pending →
+cancelled when one of its ``cancel_on`` events happens to the ticket first. A claimer that dies
+holding a lease loses it when the lease runs out, so a run fires late rather than never; two
+claimers never hold the same run (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one
+writer at a time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import Database
+from core.events import Event
+from core.models import DelayedRun
+
+PENDING, CLAIMED, DONE, SKIPPED, FAILED, CANCELLED = (
+    "pending",
+    "claimed",
+    "done",
+    "skipped",
+    "failed",
+    "cancelled",
+)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A claimed run: the rule to fire and the event that scheduled it."""
+
+    id: int
+    rule_id: str
+    ticket_id: int | None
+    event_name: str
+    event_data: dict[str, Any]
+    due_at: datetime
+
+
+async def schedule(
+    session: AsyncSession, rule_id: str, event: Event, due_at: datetime, cancel_on: Sequence[str]
+) -> None:
+    """Write the run in the caller's transaction; the same rule and event twice is one run."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(DelayedRun)
+        .values(
+            key=f"{rule_id}:{event.id}",
+            rule_id=rule_id,
+            ticket_id=event.ticket_id,
+            event_name=event.name,
+            event_data=event.data,
+            cancel_on=list(cancel_on),
+            due_at=due_at,
+            state=PENDING,
+            created_at=event.occurred_at,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+
+
+async def cancel(session: AsyncSession, ticket_id: int, event_name: str, now: datetime) -> int:
+    """Cancel the ticket's pending runs that ``event_name`` cancels; how many were."""
+    pending = await session.execute(
+        select(DelayedRun.id, DelayedRun.cancel_on).where(
+            DelayedRun.ticket_id == ticket_id, DelayedRun.state == PENDING
+        )
+    )
+    ids = [run_id for run_id, cancel_on in pending if event_name in cancel_on]
+    if ids:
+        await session.execute(
+            update(DelayedRun)
+            .where(DelayedRun.id.in_(ids), DelayedRun.state == PENDING)
+            .values(state=CANCELLED, finished_at=now)
+        )
+    return len(ids)
+
+
+async def claim(db: Database, now: datetime, lease: timedelta, limit: int = 100) -> list[Due]:
+    """Take up to ``limit`` runs that are due (or whose claimer's lease ran out)."""
+    async with db.transaction() as session:
+        due = (
+            select(DelayedRun)
+            .where(
+                or_(
+                    (DelayedRun.state == PENDING) & (DelayedRun.due_at <= now),
+                    (DelayedRun.state == CLAIMED) & (DelayedRun.claimed_until < now),
+                )
+            )
+            .order_by(DelayedRun.due_at, DelayedRun.id)
+            .limit(limit)
+        )
+        if session.bind.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        runs = list((await session.scalars(due)).all())
+        for run in runs:
+            run.state = CLAIMED
+            run.claimed_until = now + lease
+        return [
+            Due(r.id, r.rule_id, r.ticket_id, r.event_name, r.event_data, r.due_at) for r in runs
+        ]
+
+
+async def finish(db: Database, run_id: int, state: str, now: datetime) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            update(DelayedRun)
+            .where(DelayedRun.id == run_id, DelayedRun.state == CLAIMED)
+            .values(state=state, finished_at=now, claimed_until=None)
+        )
+
+
+async def next_due(db: Database) -> datetime | None:
+    """When the earliest pending run falls due (for the waker to sleep until then)."""
+    async with db.reading() as session:
+        return await session.scalar(
+            select(func.min(DelayedRun.due_at)).where(DelayedRun.state == PENDING)
+        )

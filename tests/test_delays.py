@@ -1,0 +1,95 @@
+"""Delayed runs: scheduled once, cancelled by their events, claimed once even by rivals."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from core import delays, queries
+from core.clock import utcnow
+from core.db import Database
+from core.desk import Desk
+from core.events import TICKET_CLOSED, TICKET_REOPENED, Event
+from core.messages import Inbound
+from core.models import DelayedRun
+
+LEASE = timedelta(seconds=30)
+
+
+@pytest.fixture
+async def ticket_id(desk: Desk) -> int:
+    await desk.sync_inboxes([("web", "webchat")])
+    await desk.receive(Inbound(inbox="web", external_id="v", text="hello"))
+    return (await queries.ticket(desk.db, 1)).id
+
+
+def closed(ticket_id: int) -> Event:
+    return Event(TICKET_CLOSED, utcnow(), ticket_id=ticket_id, data={"ticket": {"number": 1}})
+
+
+async def schedule(db: Database, event: Event, due_in: timedelta, rule: str = "rate") -> None:
+    async with db.transaction() as s:
+        await delays.schedule(s, rule, event, event.occurred_at + due_in, [TICKET_REOPENED])
+
+
+async def test_scheduling_the_same_rule_and_event_twice_is_one_run(db: Database, ticket_id: int):
+    event = closed(ticket_id)
+    await schedule(db, event, timedelta(hours=2))
+    await schedule(db, event, timedelta(hours=2))
+    async with db.reading() as s:
+        assert len((await s.scalars(select(DelayedRun))).all()) == 1
+
+
+async def test_a_run_is_claimed_when_due_and_only_then(db: Database, ticket_id: int):
+    event = closed(ticket_id)
+    await schedule(db, event, timedelta(hours=2))
+    assert await delays.claim(db, event.occurred_at + timedelta(hours=1), LEASE) == []
+    assert await delays.next_due(db) == event.occurred_at + timedelta(hours=2)
+    [due] = await delays.claim(db, event.occurred_at + timedelta(hours=2), LEASE)
+    assert (due.rule_id, due.event_name, due.event_data) == ("rate", TICKET_CLOSED, event.data)
+    held = event.occurred_at + timedelta(hours=2) + LEASE / 2
+    assert await delays.claim(db, held, LEASE) == []  # its claimer still holds it
+    await delays.finish(db, due.id, delays.DONE, utcnow())
+    assert await delays.next_due(db) is None
+    assert await delays.claim(db, held + timedelta(days=1), LEASE) == []  # done: never again
+
+
+async def test_a_claim_whose_claimer_died_is_taken_over_after_the_lease(
+    db: Database, ticket_id: int
+):
+    event = closed(ticket_id)
+    await schedule(db, event, timedelta(0))
+    now = event.occurred_at + timedelta(seconds=1)
+    [first] = await delays.claim(db, now, LEASE)  # ... and this claimer is killed
+    assert await delays.claim(db, now + LEASE / 2, LEASE) == []
+    [again] = await delays.claim(db, now + LEASE + timedelta(seconds=1), LEASE)
+    assert again.id == first.id
+
+
+async def test_a_cancel_on_event_cancels_only_its_tickets_pending_runs(
+    db: Database, ticket_id: int
+):
+    await schedule(db, closed(ticket_id), timedelta(hours=2))
+    async with db.transaction() as s:
+        assert await delays.cancel(s, ticket_id, "message.received", utcnow()) == 0
+        assert await delays.cancel(s, ticket_id + 1, TICKET_REOPENED, utcnow()) == 0
+        assert await delays.cancel(s, ticket_id, TICKET_REOPENED, utcnow()) == 1
+    assert await delays.claim(db, utcnow() + timedelta(days=1), LEASE) == []
+
+
+async def test_rival_claimers_never_take_the_same_run(db: Database, ticket_id: int):
+    start = utcnow()
+    for i in range(60):
+        await schedule(db, closed(ticket_id), timedelta(seconds=i % 5), rule=f"r{i}")
+    later = start + timedelta(minutes=1)
+    rivals = [Database(db.url) for _ in range(3)]
+    try:
+        batches = await asyncio.gather(
+            *(delays.claim(rival, later, LEASE, limit=25) for rival in rivals for _ in range(2))
+        )
+    finally:
+        for rival in rivals:
+            await rival.close()
+    claimed = [due.id for batch in batches for due in batch]
+    assert len(claimed) == len(set(claimed)) == 60
