@@ -7,6 +7,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy.engine import make_url
@@ -16,6 +17,7 @@ from core.clock import utcnow
 from core.db import Database
 from core.errors import OtklikError
 from core.models import Role
+from core.rules import RulesError, load_rules
 from otklik.logs import setup_logging
 from otklik.migrate import upgrade
 from otklik.schema import pending_migrations
@@ -26,10 +28,15 @@ from settings.config import ENV_PATH, Config, ConfigError, load_config
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        config = load_config(args.config)
+        # `rules check DIR` needs no settings file; every other command reads it.
+        config = None if getattr(args, "dir", None) else load_config(args.config)
         return args.run(config, args)
     except ConfigError as exc:
         print(f"otklik: {exc}", file=sys.stderr)
+        return 2
+    except RulesError as exc:
+        print("otklik: the rules are not valid; nothing was changed:", file=sys.stderr)
+        print(*(f"  {problem}" for problem in exc.problems), sep="\n", file=sys.stderr)
         return 2
     except OtklikError as exc:
         print(f"otklik: {exc}", file=sys.stderr)
@@ -71,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     check = config_cmd.add_parser("check", parents=[common], help="validate the settings file")
     check.set_defaults(run=_check)
+
+    rules_cmd = commands.add_parser("rules", help="dispatcher rules").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    rules_check = rules_cmd.add_parser(
+        "check", parents=[common], help="validate the rule files (default: rules_dir)"
+    )
+    rules_check.add_argument("dir", nargs="?", help="a folder of *.toml rule files")
+    rules_check.set_defaults(run=_check_rules)
     return parser
 
 
@@ -140,15 +156,23 @@ async def _add(
 
 
 def _check(config: Config, _args: argparse.Namespace) -> int:
-    problems = []
     if not config.rules_dir.is_dir():
-        problems.append(f"rules_dir: folder {config.rules_dir} does not exist")
-    if problems:
-        raise ConfigError("config", problems)
+        raise ConfigError("config", [f"rules_dir: folder {config.rules_dir} does not exist"])
+    load_rules(config.rules_dir)
     print(
         f"otklik: configuration is valid ({len(config.inbox)} inbox(es): "
         f"{', '.join(f'{i.name} [{i.channel}]' for i in config.inbox) or 'none'})"
     )
+    return 0
+
+
+def _check_rules(config: Config | None, args: argparse.Namespace) -> int:
+    folder = Path(args.dir) if args.dir else config.rules_dir if config else Path(".")
+    if not folder.is_dir():
+        print(f"otklik: {folder} is not a folder", file=sys.stderr)
+        return 2
+    rules = load_rules(folder)
+    print(f"otklik: {len(rules)} rule(s) in {folder} are valid")
     return 0
 
 

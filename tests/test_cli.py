@@ -119,3 +119,21 @@ async def test_serve_prints_where_to_go_and_serves(tmp_path: Path, db: Database)
     finally:
         proc.terminate()
         await proc.wait()
+
+
+def test_rules_check_names_file_line_and_rule(tmp_path: Path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "10-close.toml").write_text(
+        '[[rule]]\nid = "ask"\non = "ticket.closed"\ndelay = "soon"\n'
+        'then = [{ action = "note", text = "closed" }]\n'
+    )
+    result = run("rules", "check", str(rules))
+    assert result.returncode == 2
+    assert f'{rules / "10-close.toml"}:4: rule "ask": delay: expected a duration' in result.stderr
+    (rules / "10-close.toml").write_text(
+        '[[rule]]\nid = "ask"\non = "ticket.closed"\ndelay = "2h"\n'
+        'then = [{ action = "note", text = "closed #{{ ticket.number }}" }]\n'
+    )
+    ok = run("rules", "check", str(rules))
+    assert ok.returncode == 0 and "1 rule(s)" in ok.stdout, ok.stderr
