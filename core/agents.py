@@ -21,7 +21,7 @@ SETUP_VALID = timedelta(days=3)
 SESSION_VALID = timedelta(days=14)
 LINK_VALID = timedelta(minutes=30)
 MIN_PASSWORD = 10
-_LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
+LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")  # what an agent's login may be
 _hasher = PasswordHasher()
 
 
@@ -32,7 +32,7 @@ def _digest(token: str) -> str:
 
 def login_from_name(name: str) -> str | None:
     login = ".".join(name.lower().split())
-    return login if _LOGIN.match(login) else None
+    return login if LOGIN.match(login) else None
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ async def add_agent(
     """Create an agent with no password and a one-time setup token valid for three days."""
     if not name.strip():
         raise InvalidInput("an agent needs a name")
-    if not _LOGIN.match(login):
+    if not LOGIN.match(login):
         raise InvalidInput(f"login {login!r}: expected 2-100 of a-z 0-9 . _ -")
     token = secrets.token_urlsafe(24)
     async with db.transaction() as s:

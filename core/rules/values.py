@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, PlainValidator, ValidationInfo
 
+from core.agents import LOGIN
 from core.errors import InvalidInput
 from core.messages import Button
 from core.rules.catalogue import EVENTS, Scope
@@ -22,7 +23,6 @@ from core.rules.templates import Text, compile_text
 
 MAX_DELAY = timedelta(days=30)
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-_LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")  # what core.agents accepts as a login
 _TAG = re.compile(r"^[\w.:-]{1,50}$")
 
 
@@ -61,7 +61,7 @@ def _flag(raw: Any) -> bool:
 
 
 def _login(raw: Any) -> str:
-    if not isinstance(raw, str) or not _LOGIN.match(raw):
+    if not isinstance(raw, str) or not LOGIN.match(raw):
         raise Invalid(f"expected an agent's login (2-100 of a-z 0-9 . _ -), got {shown(raw)}")
     return raw
 
@@ -124,7 +124,7 @@ def target(*names: str) -> Any:
 
     def check(raw: Any) -> str:
         agent = isinstance(raw, str) and raw.startswith("agent:")
-        if raw in names or (agent and _LOGIN.match(raw.removeprefix("agent:"))):
+        if raw in names or (agent and LOGIN.match(raw.removeprefix("agent:"))):
             return raw
         expected = ", ".join(f'"{n}"' for n in names)
         raise Invalid(f'expected {expected} or "agent:<login>", got {shown(raw)}')
