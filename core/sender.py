@@ -4,6 +4,11 @@ Delivery is at least once towards the adapter: a row is marked sent only after t
 accepted it. Adapters pass ``Outbound.key`` to platforms that de-duplicate (VK's random_id)
 and the web chat drops a message id it already shows, so a retry after a crash between
 "platform accepted" and "marked sent" does not show twice.
+
+Messages go out side by side across recipients and in queue order within one recipient
+(inbox and platform id): a chat the platform lets us write to once a second holds up that
+chat's messages only. A message that will be retried holds back the later ones to the same
+recipient in this process until its retry (they are put back untried, to go after it).
 """
 
 from __future__ import annotations
@@ -11,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import tuple_, update
 
 from core import events, outbox
 from core.bus import EventBus
@@ -41,6 +47,9 @@ class RetryPolicy:
         return min(self.first_retry * 2 ** max(attempts - 1, 0), self.max_retry)
 
 
+Recipient = tuple[str, str]  # inbox and the platform's id of the customer
+
+
 class Sender:
     def __init__(
         self,
@@ -51,6 +60,7 @@ class Sender:
         clock: Callable[[], datetime] = utcnow,
         batch: int = 50,
         locale: str = "en",
+        concurrency: int = 32,
     ) -> None:
         self._db = db
         self._channels = channels
@@ -60,6 +70,11 @@ class Sender:
         self._batch = batch
         self._locale = locale
         self._wakeup = asyncio.Event()
+        self._one_pass = asyncio.Lock()
+        self._lanes_at_once = asyncio.Semaphore(concurrency)
+        self._in_hand: dict[int, int] = {}  # claimed rows not finished yet: id → attempts
+        self._lanes: dict[Recipient, deque[outbox.Claimed]] = {}  # rows waiting, per recipient
+        self._paused: dict[Recipient, datetime] = {}  # recipients waiting for a retry
 
     def wake(self) -> None:
         """Something was queued: look now instead of at the next poll."""
@@ -70,42 +85,152 @@ class Sender:
         log.info("sender started for inboxes: %s", ", ".join(sorted(self._channels)) or "none")
         while True:
             try:
-                await self.drain()
+                await self.drain(poll_seconds)
             except Exception:
                 log.exception("sender pass failed; retrying in %ss", poll_seconds)
-            self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), poll_seconds)
 
-    async def drain(self) -> int:
-        """Deliver everything due now; return how many rows were tried."""
+    async def drain(self, poll_seconds: float = 1.0) -> int:
+        """Deliver everything due, and what comes due meanwhile, until nothing is left in
+        hand; return how many rows were tried.
+
+        Rows are claimed while earlier ones are still out, up to ``batch`` in hand. Each
+        recipient's rows form a lane, delivered one after another in queue order (rows of a
+        recipient claimed later join its lane); up to ``concurrency`` lanes go at once, so one
+        chat's rate limit holds up only that chat. The leases are renewed meanwhile."""
+        async with self._one_pass, self._renewing():
+            try:
+                async with asyncio.TaskGroup() as lanes:
+                    return await self._claim_while_busy(lanes, poll_seconds)
+            finally:
+                self._in_hand.clear()
+                self._lanes.clear()
+
+    async def _claim_while_busy(self, lanes: asyncio.TaskGroup, poll_seconds: float) -> int:
         tried = 0
         while True:
-            async with self._db.transaction() as session:
-                ids = await outbox.claim(session, self._clock(), self._policy.lease, self._batch)
-            if not ids:
+            self._wakeup.clear()
+            room = self._batch - len(self._in_hand)
+            claimed = await self._claim(room) if room > 0 else []
+            tried += len(claimed)
+            for recipient, rows in by_recipient(claimed).items():
+                if recipient not in self._lanes:
+                    self._lanes[recipient] = deque()
+                    lanes.create_task(self._lane(recipient))
+                self._lanes[recipient].extend(rows)
+            if not self._in_hand:
                 return tried
-            for item_id in ids:
-                await self._deliver(item_id)
-            tried += len(ids)
+            # Until there is room in a full hand, the hand is empty or something was queued;
+            # at most ``poll_seconds``, as a retry may have come due.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), poll_seconds)
 
-    async def _deliver(self, item_id: int) -> None:
+    async def _claim(self, limit: int) -> list[outbox.Claimed]:
+        now = self._clock()
+        async with self._db.transaction() as session:
+            ids = await outbox.claim(session, now, self._policy.lease, limit)
         async with self._db.reading() as session:
-            claimed = await outbox.load(session, item_id)
+            claimed = [await outbox.load(session, item_id) for item_id in ids]
+        self._in_hand.update((c.item.id, c.item.attempts) for c in claimed)
+        self._paused = {r: until for r, until in self._paused.items() if until > now}
+        return claimed
+
+    async def _lane(self, recipient: Recipient) -> None:
+        """Deliver a recipient's rows in queue order, including rows claimed meanwhile."""
+        rows = self._lanes[recipient]
+        try:
+            async with self._lanes_at_once:
+                while rows:
+                    await self._next_in_lane(recipient, rows[0])
+                    self._done(rows.popleft())
+        except Exception:  # the database, most likely: the other lanes go on
+            log.exception("delivery to %s stopped; its rows go again after their lease", recipient)
+            while rows:
+                self._done(rows.popleft())
+        del self._lanes[recipient]
+
+    async def _next_in_lane(self, recipient: Recipient, claimed: outbox.Claimed) -> None:
+        """Deliver the row, unless an earlier one to the recipient waits for a retry: then it
+        is put back to go after that one."""
+        paused = self._paused.get(recipient)
+        if paused is not None:
+            await self._put_back(claimed, paused)
+        elif (retry_at := await self._deliver(claimed)) is not None:
+            self._paused[recipient] = retry_at
+
+    def _done(self, claimed: outbox.Claimed) -> None:
+        """A row left the hand: wake the claiming loop if it waits for room or for the end."""
+        full = len(self._in_hand) >= self._batch
+        del self._in_hand[claimed.item.id]
+        if full or not self._in_hand:
+            self._wakeup.set()
+
+    async def _deliver(self, claimed: outbox.Claimed) -> datetime | None:
+        """Hand the row to its channel; return when it will be retried, if it will be."""
         out = claimed.outbound
-        with bound(ticket=out.ticket_number, inbox=out.inbox, outbox=item_id):
+        with bound(ticket=out.ticket_number, inbox=out.inbox, outbox=out.outbox_id):
             channel = self._channels.get(out.inbox)
             try:
                 if channel is None:
                     raise DeliveryError(f"no adapter is running for inbox {out.inbox!r}")
                 sent = await channel.send(out)
             except DeliveryError as exc:
-                await self._failed(claimed, exc)
+                return await self._failed(claimed, exc)
             except Exception as exc:
                 log.exception("channel %s raised while sending", claimed.channel)
-                await self._failed(claimed, DeliveryError(f"{type(exc).__name__}: {exc}"))
-            else:
-                await self._sent(claimed, sent)
+                return await self._failed(claimed, DeliveryError(f"{type(exc).__name__}: {exc}"))
+            await self._sent(claimed, sent)
+            return None
+
+    async def _put_back(self, claimed: outbox.Claimed, at: datetime) -> None:
+        """Queue a claimed row again, untried, for ``at``: its attempt does not count."""
+        item = claimed.item
+        async with self._db.transaction() as session:
+            await session.execute(
+                update(OutboxItem)
+                .where(
+                    OutboxItem.id == item.id,
+                    OutboxItem.status == Delivery.SENDING,
+                    OutboxItem.attempts == item.attempts,
+                )
+                .values(
+                    status=Delivery.QUEUED,
+                    claimed_until=None,
+                    next_attempt_at=at,
+                    attempts=item.attempts - 1,
+                )
+            )
+        log.info("outbox %s waits behind an earlier message to the same customer", item.id)
+
+    @contextlib.asynccontextmanager
+    async def _renewing(self) -> AsyncIterator[None]:
+        """Renew the leases of the rows in hand every third of a lease: waiting for a
+        platform's rate limits may outlast a lease, and another sender must not take over
+        rows this one still works on."""
+        renewing = asyncio.create_task(self._renew(), name="otklik-sender-leases")
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(self._policy.lease.total_seconds() / 3)
+            if not self._in_hand:
+                continue
+            ours = tuple_(OutboxItem.id, OutboxItem.attempts).in_(list(self._in_hand.items()))
+            try:
+                async with self._db.transaction() as session:
+                    await session.execute(
+                        update(OutboxItem)
+                        .where(ours, OutboxItem.status == Delivery.SENDING)
+                        .values(claimed_until=self._clock() + self._policy.lease)
+                    )
+            except Exception:
+                log.exception("could not renew the leases of outbox rows in hand")
 
     async def _sent(self, claimed: outbox.Claimed, sent: Sent) -> None:
         item, now = claimed.item, self._clock()
@@ -119,7 +244,8 @@ class Sender:
         )
         log.info("outbox %s sent (attempt %s)", item.id, item.attempts)
 
-    async def _failed(self, claimed: outbox.Claimed, exc: DeliveryError) -> None:
+    async def _failed(self, claimed: outbox.Claimed, exc: DeliveryError) -> datetime | None:
+        """Record the failure; return when the row will be tried again (None: never)."""
         item = claimed.item
         final = exc.permanent or item.attempts >= self._policy.max_attempts
         if final:
@@ -136,17 +262,18 @@ class Sender:
                 item.attempts,
                 exc.reason,
             )
-            return
+            return None
         delay = (
             timedelta(seconds=exc.retry_after)
             if exc.retry_after is not None
             else self._policy.delay(item.attempts)
         )
+        retry_at = self._clock() + delay
         await self._finish(
             claimed,
             status=Delivery.QUEUED,
             claimed_until=None,
-            next_attempt_at=self._clock() + delay,
+            next_attempt_at=retry_at,
             last_error=exc.reason,
         )
         log.warning(
@@ -156,6 +283,7 @@ class Sender:
             delay.total_seconds(),
             exc.reason,
         )
+        return retry_at
 
     async def _finish(
         self, claimed: outbox.Claimed, note: str | None = None, **values: object
@@ -191,3 +319,11 @@ class Sender:
                 )
             ]
         )
+
+
+def by_recipient(rows: Iterable[outbox.Claimed]) -> dict[Recipient, list[outbox.Claimed]]:
+    """The rows per recipient, each list in the rows' order."""
+    lanes: dict[Recipient, list[outbox.Claimed]] = {}
+    for claimed in rows:
+        lanes.setdefault((claimed.outbound.inbox, claimed.outbound.external_id), []).append(claimed)
+    return lanes

@@ -1,17 +1,19 @@
 """The outbox and sender: nothing committed is lost, nothing is sent twice, failures are kept."""
 
+import asyncio
+from collections import Counter
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
 
-from core import queries
+from core import outbox, queries
 from core.bus import LocalBus
-from core.channels import DeliveryError
+from core.channels import DeliveryError, Sent
 from core.clock import utcnow
 from core.db import Database
 from core.desk import Desk
-from core.messages import Button, Inbound
+from core.messages import Button, Inbound, Outbound
 from core.models import Delivery, OutboxItem
 from core.sender import RetryPolicy, Sender
 from tests.fakes.channel import FakeChannel
@@ -145,3 +147,131 @@ async def test_missing_adapter_is_retried_not_dropped(db: Database, replied: int
     await Sender(db, {}, LocalBus()).drain()
     [item] = await _items(db)
     assert item.status == Delivery.QUEUED and "no adapter" in (item.last_error or "")
+
+
+class SlowChannel:
+    """Takes ``seconds`` per message (or per text, from a dict); notes how many messages were
+    in flight at once, in all and to one recipient."""
+
+    def __init__(
+        self, seconds: float | dict[str, float] = 0.05, fail: dict[str, DeliveryError] | None = None
+    ) -> None:
+        self.sent: list[Outbound] = []
+        self._seconds = seconds
+        self._fail = fail or {}  # the first try of these texts fails
+        self._in_flight: Counter[str] = Counter()
+        self.most = self.most_to_one = 0
+
+    async def send(self, outbound: Outbound) -> Sent:
+        self._in_flight[outbound.external_id] += 1
+        self.most = max(self.most, self._in_flight.total())
+        self.most_to_one = max(self.most_to_one, self._in_flight[outbound.external_id])
+        seconds = self._seconds
+        await asyncio.sleep(seconds if isinstance(seconds, float) else seconds[outbound.text])
+        self._in_flight[outbound.external_id] -= 1
+        if outbound.text in self._fail:
+            raise self._fail.pop(outbound.text)
+        self.sent.append(outbound)
+        return Sent(platform_message_id=f"p{len(self.sent)}")
+
+    def texts_to(self, visitor: str) -> list[str]:
+        return [o.text for o in self.sent if o.external_id == visitor]
+
+
+async def queue_replies(desk: Desk, replies: dict[str, list[str]]) -> dict[str, int]:
+    """Each visitor writes once, then gets the replies; their ticket numbers."""
+    await desk.sync_inboxes([("web", "webchat")])
+    numbers = {}
+    for visitor, texts in replies.items():
+        got = await desk.receive(Inbound(inbox="web", external_id=visitor, text="hello"))
+        numbers[visitor] = got.ticket_number
+        for reply in texts:
+            await desk.reply(got.ticket_number, None, reply)
+    return numbers
+
+
+async def test_recipients_are_delivered_side_by_side(desk: Desk, db: Database):
+    await queue_replies(desk, {"v1": ["to v1"], "v2": ["to v2"]})
+    channel = SlowChannel(0.2)
+    assert await Sender(db, {"web": channel}, LocalBus()).drain() == 2
+    assert channel.most == 2
+    assert sorted(o.text for o in channel.sent) == ["to v1", "to v2"]
+
+
+async def test_one_recipients_messages_go_one_at_a_time_in_queue_order(desk: Desk, db: Database):
+    # Later messages would take less time: sent side by side, they would arrive first.
+    texts = [f"part {n}" for n in range(5)]
+    await queue_replies(desk, {"v1": texts, "v2": ["other"]})
+    seconds = {text: 0.05 * (5 - n) for n, text in enumerate(texts)} | {"other": 0.01}
+    channel = SlowChannel(seconds)
+    await Sender(db, {"web": channel}, LocalBus()).drain()
+    assert channel.texts_to("v1") == texts and channel.texts_to("v2") == ["other"]
+    assert channel.most_to_one == 1 and channel.most == 2
+    assert {item.status for item in await _items(db)} == {Delivery.SENT}
+
+
+async def test_recipients_at_once_are_bounded(desk: Desk, db: Database):
+    await queue_replies(desk, {f"v{n}": [f"to v{n}"] for n in range(6)})
+    channel = SlowChannel(0.05)
+    assert await Sender(db, {"web": channel}, LocalBus(), concurrency=2).drain() == 6
+    assert channel.most == 2 and len(channel.sent) == 6
+
+
+async def test_a_long_delivery_keeps_its_lease(desk: Desk, db: Database):
+    # Waiting for a platform's rate limit can outlast a lease: the sender renews it, so a
+    # second sender (another process) does not take the rows over and send them again.
+    await queue_replies(desk, {"v1": ["first", "second"]})
+    policy = RetryPolicy(lease=timedelta(seconds=1))
+    channel = SlowChannel(1.0)
+    working = asyncio.create_task(Sender(db, {"web": channel}, LocalBus(), policy).drain())
+    other = Database(db.url)
+    try:
+        for _ in range(3):
+            await asyncio.sleep(0.5)
+            assert await Sender(other, {"web": FakeChannel()}, LocalBus(), policy).drain() == 0
+    finally:
+        await other.close()
+    assert await working == 2
+    assert channel.texts_to("v1") == ["first", "second"]
+    assert [item.attempts for item in await _items(db)] == [1, 1]
+
+
+async def test_a_retry_holds_back_the_later_messages_to_that_customer(desk: Desk, db: Database):
+    numbers = await queue_replies(desk, {"v1": ["first", "second"], "v2": ["other"]})
+    clock = Clock()
+    channel = SlowChannel(0.01, fail={"first": DeliveryError("flood", retry_after=5)})
+    sender = Sender(db, {"web": channel}, LocalBus(), clock=clock)
+    await sender.drain()
+    assert channel.texts_to("v1") == [] and channel.texts_to("v2") == ["other"]
+    first, second, _ = await _items(db)
+    assert (first.status, first.attempts) == (Delivery.QUEUED, 1)
+    assert (second.status, second.attempts) == (Delivery.QUEUED, 0)  # not tried: no attempt
+    assert second.next_attempt_at == first.next_attempt_at == clock.now + timedelta(seconds=5)
+
+    clock.now += timedelta(seconds=1)  # a reply queued meanwhile waits its turn too
+    await desk.reply(numbers["v1"], None, "third")
+    await sender.drain()
+    assert channel.texts_to("v1") == []
+
+    clock.now += timedelta(seconds=4)
+    await sender.drain()
+    assert channel.texts_to("v1") == ["first", "second", "third"]
+    assert [item.attempts for item in await _items(db)] == [2, 1, 1, 1]
+
+
+async def test_a_lane_that_breaks_stops_alone(
+    desk: Desk, db: Database, monkeypatch: pytest.MonkeyPatch
+):
+    await queue_replies(desk, {"v1": ["first", "second"], "v2": ["other"]})
+    sender = Sender(db, {"web": SlowChannel(0.01)}, LocalBus())
+    record_sent = sender._sent
+
+    async def database_gone_for_v1(claimed: outbox.Claimed, sent: Sent) -> None:
+        if claimed.outbound.external_id == "v1":
+            raise ConnectionError("database gone")
+        await record_sent(claimed, sent)
+
+    monkeypatch.setattr(sender, "_sent", database_gone_for_v1)
+    assert await asyncio.wait_for(sender.drain(), 5) == 3
+    # v1's rows stay claimed: they go again once their lease has run out.
+    assert [i.status for i in await _items(db)] == [Delivery.SENDING] * 2 + [Delivery.SENT]

@@ -12,6 +12,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bots.telegram.forum import Forum
+from bots.telegram.limits import TelegramLimits, say
 from core import agents, threads
 from core.desk import Desk
 from core.errors import OtklikError
@@ -30,9 +31,14 @@ def router(chat_id: int) -> Router:
 
 
 async def command(
-    message: Message, command: CommandObject, desk: Desk, forum: Forum, locale: str
+    message: Message,
+    command: CommandObject,
+    desk: Desk,
+    forum: Forum,
+    limits: TelegramLimits,
+    locale: str,
 ) -> None:
-    found = await _ticket_and_agent(message, desk, forum, locale)
+    found = await _ticket_and_agent(message, desk, forum, limits, locale)
     if found is None:
         return
     number, agent = found
@@ -45,46 +51,52 @@ async def command(
                 agent if args in ("", "me") else await agents.by_login(desk.db, args.lstrip("@"))
             )
             if target is None:
-                await message.reply(text(locale, "telegram.no_such_agent", login=args))
+                await say(
+                    limits, message, text(locale, "telegram.no_such_agent", login=args), reply=True
+                )
                 return
             await desk.assign(number, agent, target.id)
-            await message.reply(text(locale, "telegram.assigned", name=target.name))
+            await say(
+                limits, message, text(locale, "telegram.assigned", name=target.name), reply=True
+            )
         elif name == "note":
             if not args:
-                await message.reply(text(locale, "telegram.note_usage"))
+                await say(limits, message, text(locale, "telegram.note_usage"), reply=True)
                 return
             await desk.note(number, agent, args, origin=forum.origin)
-            await message.reply(text(locale, "telegram.noted"))
+            await say(limits, message, text(locale, "telegram.noted"), reply=True)
         else:  # /rate: asking for a rating again arrives with ratings
-            await message.reply(text(locale, "telegram.no_ratings_yet"))
+            await say(limits, message, text(locale, "telegram.no_ratings_yet"), reply=True)
     except OtklikError as exc:
-        await message.reply(str(exc))
+        await say(limits, message, str(exc), reply=True)
 
 
-async def reply(message: Message, desk: Desk, forum: Forum, locale: str) -> None:
-    found = await _ticket_and_agent(message, desk, forum, locale)
+async def reply(
+    message: Message, desk: Desk, forum: Forum, limits: TelegramLimits, locale: str
+) -> None:
+    found = await _ticket_and_agent(message, desk, forum, limits, locale)
     if found is None:
         return
     number, agent = found
     try:
         await desk.reply(number, agent, message.text or "", origin=forum.origin)
     except OtklikError as exc:
-        await message.reply(str(exc))
+        await say(limits, message, str(exc), reply=True)
 
 
 async def _ticket_and_agent(
-    message: Message, desk: Desk, forum: Forum, locale: str
+    message: Message, desk: Desk, forum: Forum, limits: TelegramLimits, locale: str
 ) -> tuple[int, Agent] | None:
     """The topic's ticket and the linked agent who wrote, or None after saying why not."""
     assert message.from_user is not None
     agent = await agents.by_telegram(desk.db, message.from_user.id)
     if agent is None:
-        await message.reply(text(locale, "telegram.not_linked"))
+        await say(limits, message, text(locale, "telegram.not_linked"), reply=True)
         return None
     thread = await threads.at(
         desk.db, forum.inbox.name, str(message.chat.id), str(message.message_thread_id)
     )
     if thread is None:
-        await message.reply(text(locale, "telegram.no_ticket_here"))
+        await say(limits, message, text(locale, "telegram.no_ticket_here"), reply=True)
         return None
     return thread.ticket_number, agent

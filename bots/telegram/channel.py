@@ -21,6 +21,7 @@ from aiohttp import web
 
 from bots.telegram import agents, customers, delivery, presses
 from bots.telegram.forum import Forum
+from bots.telegram.limits import TelegramLimits
 from core.channels import Sent
 from core.desk import Desk
 from core.messages import Outbound
@@ -39,11 +40,12 @@ class TelegramChannel:
             inbox.token,
             session=AiohttpSession(api=TelegramAPIServer.from_base(inbox.api_server)),
         )
-        self.dispatcher = Dispatcher(desk=desk, inbox=inbox, locale=locale)
+        self.limits = TelegramLimits()
+        self.dispatcher = Dispatcher(desk=desk, inbox=inbox, locale=locale, limits=self.limits)
         self.dispatcher.include_routers(customers.router(), presses.router())
         self.forum: Forum | None = None
         if inbox.agents_chat_id is not None:
-            self.forum = Forum(self.bot, inbox, inbox.agents_chat_id, desk.db, locale)
+            self.forum = Forum(self.bot, inbox, inbox.agents_chat_id, desk.db, locale, self.limits)
             self.forum.subscribe(desk.bus)
             self.dispatcher["forum"] = self.forum
             self.dispatcher.include_router(agents.router(inbox.agents_chat_id))
@@ -59,7 +61,7 @@ class TelegramChannel:
     # -- the core's side -------------------------------------------------------------------
 
     async def send(self, outbound: Outbound) -> Sent:
-        return await delivery.send(self.bot, outbound)
+        return await delivery.send(self.bot, outbound, limits=self.limits)
 
     async def open_file(self, file_id: str) -> bytes:
         """A customer's file, fetched from Telegram (bots may download up to 20 MB)."""

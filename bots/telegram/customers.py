@@ -10,6 +10,7 @@ from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import Message
 
 from bots.telegram import translate
+from bots.telegram.limits import TelegramLimits, say
 from core import agents
 from core.clock import utcnow
 from core.desk import Desk
@@ -34,29 +35,35 @@ def router() -> Router:
     return customers
 
 
-async def greet(message: Message, inbox: TelegramInbox, locale: str) -> None:
+async def greet(
+    message: Message, inbox: TelegramInbox, limits: TelegramLimits, locale: str
+) -> None:
     """/start: the greeting from the settings; no ticket is opened for it."""
-    await message.answer(getattr(inbox.greeting, locale))
+    await say(limits, message, getattr(inbox.greeting, locale))
 
 
-async def link_agent(message: Message, command: CommandObject, desk: Desk, locale: str) -> None:
+async def link_agent(
+    message: Message, command: CommandObject, desk: Desk, limits: TelegramLimits, locale: str
+) -> None:
     """/start link-<code>: an agent links this Telegram account (code from the web inbox)."""
     assert message.from_user is not None and command.args is not None
     code = command.args.removeprefix("link-")
     try:
         agent = await agents.link_telegram(desk.db, code, message.from_user.id, utcnow())
     except (Forbidden, InvalidInput) as exc:
-        await message.answer(str(exc))
+        await say(limits, message, str(exc))
         return
-    await message.answer(text(locale, "telegram.linked", name=agent.name))
+    await say(limits, message, text(locale, "telegram.linked", name=agent.name))
 
 
-async def wrote(message: Message, desk: Desk, inbox: TelegramInbox, locale: str) -> None:
+async def wrote(
+    message: Message, desk: Desk, inbox: TelegramInbox, limits: TelegramLimits, locale: str
+) -> None:
     try:
         await desk.receive(translate.inbound(inbox.name, message))
     except InvalidInput:
         # A location, a contact, a poll…: nothing an agent could answer; say so, store nothing.
-        await message.answer(text(locale, "telegram.unsupported"))
+        await say(limits, message, text(locale, "telegram.unsupported"))
 
 
 async def edited(message: Message, desk: Desk, inbox: TelegramInbox) -> None:

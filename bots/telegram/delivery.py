@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramAPIError,
@@ -13,25 +15,34 @@ from aiogram.exceptions import (
 )
 
 from bots.telegram.keyboards import keyboard
+from bots.telegram.limits import TelegramLimits
 from core.channels import DeliveryError, Sent
 from core.messages import Outbound
 
 MAX_TEXT = 4096
 
 
-async def send(bot: Bot, out: Outbound, thread_id: int | None = None) -> Sent:
-    """Send ``out`` to its chat (long texts in several messages, buttons on the last one)."""
+async def send(
+    bot: Bot,
+    out: Outbound,
+    thread_id: int | None = None,
+    limits: TelegramLimits | None = None,
+) -> Sent:
+    """Send ``out`` to its chat (long texts in several messages, buttons on the last one),
+    each message within the bot's ``limits``."""
+    chat_id = int(out.external_id)
     chunks = split(out.text)
     first = None
     try:
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
-            sent = await bot.send_message(
-                chat_id=int(out.external_id),
-                text=chunk,
-                message_thread_id=thread_id,
-                reply_markup=keyboard(out.buttons) if last else None,
-            )
+            async with limits.sending(chat_id) if limits else contextlib.nullcontext():
+                sent = await bot.send_message(
+                    chat_id=chat_id,
+                    text=chunk,
+                    message_thread_id=thread_id,
+                    reply_markup=keyboard(out.buttons) if last else None,
+                )
             first = first or sent
     except TelegramRetryAfter as exc:
         raise DeliveryError(

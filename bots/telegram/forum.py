@@ -16,6 +16,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
+from bots.telegram.limits import TelegramLimits
 from core import events, threads
 from core.bus import EventBus
 from core.db import Database
@@ -39,9 +40,16 @@ _MIRRORED = {
 
 class Forum:
     def __init__(
-        self, bot: Bot, inbox: TelegramInbox, chat_id: int, db: Database, locale: str
+        self,
+        bot: Bot,
+        inbox: TelegramInbox,
+        chat_id: int,
+        db: Database,
+        locale: str,
+        limits: TelegramLimits,
     ) -> None:
         self.bot = bot
+        self.limits = limits
         self.inbox = inbox
         self.chat_id = chat_id
         self.origin = f"telegram-forum:{inbox.name}"
@@ -134,9 +142,10 @@ class Forum:
             await threads.retitle(self._db, self.inbox.name, thread.ticket_id, title)
 
     async def _say(self, thread: threads.Thread, words: str) -> None:
-        await self.bot.send_message(
-            chat_id=self.chat_id, message_thread_id=int(thread.thread_id), text=words[:4096]
-        )
+        async with self.limits.sending(self.chat_id):
+            await self.bot.send_message(
+                chat_id=self.chat_id, message_thread_id=int(thread.thread_id), text=words[:4096]
+            )
 
     async def _files(self, thread: threads.Thread, attachments: list[dict[str, Any]]) -> None:
         """The customer's files, by the ids Telegram gave this bot (no download needed)."""
@@ -146,16 +155,20 @@ class Forum:
                 continue
             target = {"chat_id": self.chat_id, "message_thread_id": int(thread.thread_id)}
             try:
-                if kind == "image":
-                    await self.bot.send_photo(photo=file_id, **target)
-                elif kind == "voice":
-                    await self.bot.send_voice(voice=file_id, **target)
-                elif kind == "sticker":
-                    await self.bot.send_sticker(sticker=file_id, **target)
-                else:
-                    await self.bot.send_document(document=file_id, **target)
+                await self._send_file(kind, file_id, target)
             except TelegramAPIError as exc:
                 log.warning("inbox %s: file %s not relayed: %s", self.inbox.name, file_id, exc)
+
+    async def _send_file(self, kind: str | None, file_id: str, target: dict[str, Any]) -> None:
+        async with self.limits.sending(self.chat_id):
+            if kind == "image":
+                await self.bot.send_photo(photo=file_id, **target)
+            elif kind == "voice":
+                await self.bot.send_voice(voice=file_id, **target)
+            elif kind == "sticker":
+                await self.bot.send_sticker(sticker=file_id, **target)
+            else:
+                await self.bot.send_document(document=file_id, **target)
 
 
 def title_of(data: dict[str, Any]) -> str:
