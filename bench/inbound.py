@@ -46,31 +46,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import random
 import secrets
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
-import asyncpg
 from aiohttp import web
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, func, insert, select
+from sqlalchemy import func, insert, select
 
+from bench.common import FLOOR_TABLE, TARGET, Outcome, each_backend, positive, serving
 from core.clock import utcnow
 from core.db import Database
-from core.models import Message, Ticket, UTCDateTime
-from otklik.migrate import upgrade_async
+from core.models import Message, Ticket
 from otklik.service import build_app
 from settings.config import parse_config
 
@@ -79,19 +74,7 @@ PAGE = f"/chat/{INBOX}"
 MESSAGES = f"/chat/api/{INBOX}/messages"
 COOKIE = f"otklik_chat_{INBOX}"
 WARMUP_MESSAGES = 200
-TARGET = 1 / 3
 MESSAGES_PER_VISITOR = 4
-PG_ADMIN = os.environ.get("OTKLIK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-_floor_metadata = MetaData()
-FLOOR_TABLE = Table(
-    "bench_floor",
-    _floor_metadata,
-    Column("id", Integer, primary_key=True),
-    Column("client_id", String(64), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-)
 
 
 # -- the client (runs in the pool's process) ---------------------------------------------------
@@ -111,24 +94,6 @@ class Load:
 
 def visitors_for(messages: int) -> int:
     return max(1, messages // MESSAGES_PER_VISITOR)
-
-
-@dataclass
-class Outcome:
-    seconds: float = 0.0
-    client_cpu: float = 0.0  # CPU seconds the client process used while measuring
-    server_cpu: float = 0.0  # the same for the server process (all its threads)
-    latencies: list[float] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds
-
-    def percentile_ms(self, p: int) -> float:
-        """The nearest-rank percentile of the latencies, in milliseconds."""
-        ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(len(ordered) * p / 100) - 1)] * 1000
 
 
 def visitors(load: Load) -> list[str]:
@@ -216,19 +181,6 @@ class Measured:
     problems: list[str]
 
 
-@asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[str]:
-    """``app`` on a free loopback port; yields its base URL."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        host, port = runner.addresses[0][:2]
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
-
-
 def floor_app(db: Database) -> web.Application:
     """The same routes doing the least any inbound write must: parse, INSERT, commit."""
 
@@ -273,7 +225,7 @@ async def measure(
     db = Database(url)
     try:
         async with db.engine.begin() as conn:
-            await conn.run_sync(_floor_metadata.create_all)
+            await conn.run_sync(FLOOR_TABLE.metadata.create_all)
         async with serving(floor_app(db)) as base_url:
             floor = await warm_then_measure(base_url, "floor")
     finally:
@@ -325,40 +277,6 @@ async def _check(url: str, messages: int, tickets: int, outcomes: dict[str, Outc
 # -- backends and report -----------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def sqlite_database(tmp: Path) -> AsyncIterator[str | None]:
-    url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
-    await upgrade_async(url)
-    yield url
-
-
-@asynccontextmanager
-async def postgres_database(_tmp: Path) -> AsyncIterator[str | None]:
-    """A migrated throw-away database, dropped afterwards; None when unreachable."""
-    try:
-        admin = await asyncpg.connect(PG_ADMIN, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        print(f"PostgreSQL at {PG_ADMIN} is not reachable ({exc}); skipped.\n")
-        yield None
-        return
-    name = f"otklik_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-        url = f"{base}/{name}"
-        await upgrade_async(url)
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-BACKENDS: dict[str, Callable[[Path], AbstractAsyncContextManager[str | None]]] = {
-    "SQLite": sqlite_database,
-    "PostgreSQL": postgres_database,
-}
-
-
 def report(backend: str, messages: int, concurrency: int, measured: Measured) -> None:
     print(
         f"{backend}: {messages} messages from {visitors_for(messages)} visitors, "
@@ -384,29 +302,19 @@ async def main(messages: int, concurrency: int, client: Executor) -> int:
         f"Inbound benchmark on {os.cpu_count()} CPUs: servers in this process, "
         "client load in a separate process; all on 127.0.0.1.\n"
     )
-    failed = False
-    for backend, database in BACKENDS.items():
-        with tempfile.TemporaryDirectory(prefix="otklik-bench-") as tmp:
-            async with database(Path(tmp)) as url:
-                if url is None:
-                    continue
-                measured = await measure(url, Path(tmp), messages, concurrency, client)
-            report(backend, messages, concurrency, measured)
-            failed = failed or bool(measured.problems)
-    return 1 if failed else 0
 
+    async def run(backend: str, url: str, tmp: Path) -> bool:
+        measured = await measure(url, tmp, messages, concurrency, client)
+        report(backend, messages, concurrency, measured)
+        return not measured.problems
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("expected a whole number ≥ 1")
-    return number
+    return await each_backend(run)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--messages", type=_positive, default=2000, help="default: 2000")
-    parser.add_argument("--concurrency", type=_positive, default=16, help="default: 16")
+    parser.add_argument("--messages", type=positive, default=2000, help="default: 2000")
+    parser.add_argument("--concurrency", type=positive, default=16, help="default: 16")
     args = parser.parse_args()
     # One client process for the whole run, started before any server (spawn: no forked loop).
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:

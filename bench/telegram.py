@@ -36,7 +36,6 @@ import os
 import random
 import secrets
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -53,7 +52,7 @@ from aiogram.types import Update
 from aiohttp import web
 from sqlalchemy import func, insert, select
 
-from bench.inbound import BACKENDS, FLOOR_TABLE, TARGET, Outcome, serving
+from bench.common import FLOOR_TABLE, TARGET, Outcome, each_backend, positive, serving
 from core.clock import utcnow
 from core.db import Database
 from core.messages import Inbound
@@ -363,29 +362,19 @@ async def main(updates: int, chats: int, client: Executor) -> int:
         f"Telegram benchmark on {os.cpu_count()} CPUs: servers, sender and Bot API emulator in "
         "this process, webhook load from a separate process; all on 127.0.0.1.\n"
     )
-    failed = False
-    for backend, database in BACKENDS.items():
-        with tempfile.TemporaryDirectory(prefix="otklik-bench-") as tmp:
-            async with database(Path(tmp)) as url:
-                if url is None:
-                    continue
-                measured = await measure(url, Path(tmp), updates, chats, client)
-            report(backend, updates, chats, measured)
-            failed = failed or bool(measured.problems)
-    return 1 if failed else 0
 
+    async def run(backend: str, url: str, tmp: Path) -> bool:
+        measured = await measure(url, tmp, updates, chats, client)
+        report(backend, updates, chats, measured)
+        return not measured.problems
 
-def _at_least_one(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("expected a whole number ≥ 1")
-    return number
+    return await each_backend(run)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--updates", type=_at_least_one, default=2000, help="default: 2000")
-    parser.add_argument("--chats", type=_at_least_one, default=300, help="default: 300")
+    parser.add_argument("--updates", type=positive, default=2000, help="default: 2000")
+    parser.add_argument("--chats", type=positive, default=300, help="default: 300")
     args = parser.parse_args()
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         code = asyncio.run(main(args.updates, args.chats, pool))
