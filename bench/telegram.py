@@ -4,7 +4,7 @@ Run from the repository root: ``python bench/telegram.py [--updates N] [--chats 
 
 For each backend (SQLite in a fresh file; PostgreSQL in a fresh database, skipped when
 unreachable; the same setup as ``bench/inbound.py``) a Telegram Bot API emulator
-(``tests/fakes/telegram_api.py``, enforcing Telegram's flood limits) runs on 127.0.0.1 and:
+(``tests/fakes/telegram/``, enforcing Telegram's flood limits) runs on 127.0.0.1 and:
 
 (a) updates in
     A client in a separate process posts N webhook updates (text messages from N/4 users,
@@ -59,7 +59,7 @@ from core.messages import Inbound
 from core.models import Delivery, Message, OutboxItem, Ticket
 from otklik.service import build_app
 from settings.config import parse_config
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from web.state import STATE
 
 TOKEN = "123456789:AAE" + "b" * 32

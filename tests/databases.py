@@ -49,8 +49,13 @@ async def throwaway_url(backend: str, tmp: Path) -> AsyncIterator[str]:
         await upgrade_async(url)
         yield url
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        # FORCE ends the test's own leftover connections; the timeout keeps a stuck drop
+        # (another session holding a lock) from hanging the run: the database is then left.
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', timeout=60)
+        except (TimeoutError, asyncpg.PostgresError) as exc:
+            print(f"could not drop the test database {name}: {exc!r}")
+        await admin.close(timeout=10)
 
 
 async def wipe(db: Database) -> None:

@@ -15,7 +15,7 @@ from core import queries
 from core.db import Database
 from core.messages import Button
 from core.models import Delivery
-from tests.fakes.telegram_api import FakeTelegram, TgUser
+from tests.fakes.telegram import FakeTelegram, TgUser
 from tests.people import make_agent
 from tests.service import PASSWORD, Running, running, service_config
 

@@ -13,7 +13,7 @@ from core import agents, queries
 from core.clock import utcnow
 from core.db import Database
 from core.models import Agent, TicketStatus
-from tests.fakes.telegram_api import FakeTelegram, TgChat, TgUser
+from tests.fakes.telegram import FakeTelegram, TgChat, TgUser
 from tests.people import make_agent
 from tests.service import Running, running, service_config
 from tests.test_inbox_web import signed_in

@@ -17,7 +17,7 @@ from core.db import Database
 from core.messages import Inbound
 from core.models import Delivery, OutboxItem
 from core.ratelimit import RateLimiter
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.service import Running, running, service_config
 from tests.test_ratelimit import VirtualTime
 from tests.test_telegram import TOKEN, eventually

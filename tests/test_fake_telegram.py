@@ -27,7 +27,7 @@ from aiogram.types import (
 )
 from aiohttp import web
 
-from tests.fakes.telegram_api import FakeTelegram, TgChat, TgUser, Upload
+from tests.fakes.telegram import FakeTelegram, TgChat, TgUser, Upload
 
 TOKEN = "123456:ABC-fake"
 OTHER_TOKEN = "654321:XYZ-fake"
