@@ -88,8 +88,7 @@ class Sender:
                 await self.drain(poll_seconds)
             except Exception:
                 log.exception("sender pass failed; retrying in %ss", poll_seconds)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), poll_seconds)
+            await self._nap(poll_seconds)
 
     async def drain(self, poll_seconds: float = 1.0) -> int:
         """Deliver everything due, and what comes due meanwhile, until nothing is left in
@@ -123,8 +122,15 @@ class Sender:
                 return tried
             # Until there is room in a full hand, the hand is empty or something was queued;
             # at most ``poll_seconds``, as a retry may have come due.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), poll_seconds)
+            await self._nap(poll_seconds)
+
+    async def _nap(self, seconds: float) -> None:
+        """Wait until woken or ``seconds`` pass. asyncio.timeout, not wait_for: on Python 3.11
+        wait_for can swallow a cancellation that races its timeout, and a sender being stopped
+        would then run on for ever."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wakeup.wait()
 
     async def _claim(self, limit: int) -> list[outbox.Claimed]:
         now = self._clock()
