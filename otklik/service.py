@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
@@ -61,8 +60,10 @@ def _background(sender: Sender, db: Database) -> Callable[[web.Application], Asy
         task = asyncio.create_task(sender.run(), name="otklik-sender")
         yield
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # A bounded wait: stopping must never hang, even if a cancellation got lost.
+        done, _ = await asyncio.wait({task}, timeout=5)
+        if not done:
+            log.error("the sender did not stop within 5 s; leaving it behind")
         await db.close()
 
     return run
