@@ -132,6 +132,8 @@ class Agent(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20), default=Role.AGENT)
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    # Who a task "for the assignee's supervisor" goes to; unset: to supervisors as a team.
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     setup_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     setup_expires_at: Mapped[datetime | None]
@@ -164,6 +166,7 @@ class Ticket(Base):
     subject: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default=TicketStatus.NEW)
     priority: Mapped[str] = mapped_column(String(20), default=Priority.NORMAL)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -188,6 +191,7 @@ class Message(Base):
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
     author_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     text: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str | None] = mapped_column(String(200))  # emails' subject line
     attachments: Mapped[list[Any]] = mapped_column(default=list)
     platform_message_id: Mapped[str | None] = mapped_column(String(200))
     pressed_button_id: Mapped[str | None] = mapped_column(String(32))
@@ -293,6 +297,61 @@ class DelayedRun(Base):
     cancel_on: Mapped[list[Any]] = mapped_column(default=list)
     due_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(10), default="pending")
+    # How many rule runs led to the event: a run's own events are one deeper (loop guard).
+    depth: Mapped[int] = mapped_column(Integer, default=0)
     claimed_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+class Task(Base):
+    """Work for an agent, e.g. "call the customer back", created by a rule; ``owner_id`` unset:
+    for supervisors as a team."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_owner_open", "owner_id", "done_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime | None]
+    rule_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+
+
+class Notification(Base):
+    """A line for one agent from a rule's ``notify``; shown in the web inbox until read."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_agent_read", "agent_id", "read_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    text: Mapped[str] = mapped_column(Text)
+    rule_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+
+class RuleStat(Base):
+    """When a rule last fired and how often, for the admins' rules page."""
+
+    __tablename__ = "rule_stats"
+    rule_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fired: Mapped[int] = mapped_column(Integer, default=0)
+    last_fired_at: Mapped[datetime | None]
+
+
+class RuleChange(Base):
+    """A rule file as an admin saved it in the browser, and who did: the rules' history."""
+
+    __tablename__ = "rule_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file: Mapped[str] = mapped_column(String(200), index=True)
+    old_text: Mapped[str | None] = mapped_column(Text)  # unset: the file was new
+    new_text: Mapped[str] = mapped_column(Text)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -15,6 +15,7 @@ from core.bus import LocalBus
 from core.clock import utcnow
 from core.db import Database
 from core.desk import Desk
+from core.engine.live import LiveRules
 from core.sender import RetryPolicy, Sender
 from settings.config import Config
 from settings.secret import signing_key
@@ -31,7 +32,9 @@ async def build_app(config: Config, clock: Callable[[], datetime] = utcnow) -> w
     bus = LocalBus()
     desk = Desk(db, bus, clock=clock)
     await desk.sync_inboxes((i.name, i.channel) for i in config.inbox)
-    state = State(config, db, desk, bus, signing_key(config), clock)
+    rules = LiveRules(config.rules_dir, clock)
+    rules.reload()
+    state = State(config, db, desk, bus, signing_key(config), clock, rules)
     app = create_app(state)
     channels = build_channels(config, app, desk, state.secret)
     state.channels.update(channels)

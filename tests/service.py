@@ -35,6 +35,7 @@ def service_config(database_url: str, tmp: Path, **overrides: Any) -> Config:
         ],
     }
     raw.update(overrides)
+    (tmp / "dispatcher_rules").mkdir(exist_ok=True)  # the default rules_dir: no rules
     return parse_config(raw, source="test", base_dir=tmp)
 
 

@@ -12,6 +12,7 @@ from core.bus import EventBus
 from core.channels import Channel
 from core.db import Database
 from core.desk import Desk
+from core.engine.live import LiveRules
 from settings.config import Config
 
 
@@ -23,6 +24,7 @@ class State:
     bus: EventBus
     secret: bytes
     clock: Callable[[], datetime]
+    rules: LiveRules
     channels: dict[str, Channel] = field(default_factory=dict)  # by inbox, once mounted
 
     @property
