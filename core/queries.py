@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from core.db import Database
 from core.errors import NotFound
-from core.models import Agent, AuditEntry, Customer, Identity, Inbox, Message, Ticket
+from core.models import Agent, AuditEntry, Customer, Identity, Inbox, Message, RuleStat, Ticket
 
 
 @dataclass(frozen=True)
@@ -154,3 +154,9 @@ async def agent(db: Database, agent_id: int) -> Agent:
     if found is None:
         raise NotFound(f"agent {agent_id} does not exist")
     return found
+
+
+async def rule_stats(db: Database) -> dict[str, RuleStat]:
+    """How often each rule fired, and when last, by rule id."""
+    async with db.reading() as s:
+        return {stat.rule_id: stat for stat in await s.scalars(select(RuleStat))}
