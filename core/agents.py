@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database
 from core.errors import Forbidden, InvalidInput, NotFound
@@ -48,8 +49,10 @@ async def add_agent(
     role: Role,
     now: datetime,
     telegram_id: int | None = None,
+    supervisor: str | None = None,
 ) -> NewAgent:
-    """Create an agent with no password and a one-time setup token valid for three days."""
+    """Create an agent with no password and a one-time setup token valid for three days;
+    ``supervisor`` is the login of whom the agent's tasks "for the supervisor" go to."""
     if not name.strip():
         raise InvalidInput("an agent needs a name")
     if not LOGIN.match(login):
@@ -62,17 +65,43 @@ async def add_agent(
             select(Agent.id).where(Agent.telegram_id == telegram_id)
         ):
             raise InvalidInput(f"Telegram user {telegram_id} is linked to another agent")
+        boss = await _supervisor(s, supervisor) if supervisor is not None else None
         agent = Agent(
             name=name.strip(),
             login=login,
             role=role,
             telegram_id=telegram_id,
+            supervisor_id=boss.id if boss else None,
             setup_token_hash=_digest(token),
             setup_expires_at=now + SETUP_VALID,
             created_at=now,
         )
         s.add(agent)
     return NewAgent(agent, token)
+
+
+async def set_supervisor(db: Database, login: str, supervisor: str | None) -> Agent:
+    """Make the agent ``login`` report to the agent ``supervisor`` (a login), or to nobody."""
+    async with db.transaction() as s:
+        agent = await s.scalar(select(Agent).where(Agent.login == login.lower()).with_for_update())
+        if agent is None:
+            raise NotFound(f"no agent has the login {login!r}")
+        boss = await _supervisor(s, supervisor) if supervisor is not None else None
+        if boss is not None and boss.id == agent.id:
+            raise InvalidInput(f"{agent.login} cannot be their own supervisor")
+        agent.supervisor_id = boss.id if boss else None
+    return agent
+
+
+async def _supervisor(s: AsyncSession, login: str) -> Agent:
+    boss = await s.scalar(select(Agent).where(Agent.login == login.lower()))
+    if boss is None:
+        raise NotFound(f"no agent has the login {login!r} (given as the supervisor)")
+    if boss.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise InvalidInput(
+            f"{boss.login} is an {boss.role}: a supervisor must be a supervisor or an admin"
+        )
+    return boss
 
 
 async def renew_setup(db: Database, agent_id: int, now: datetime) -> str:

@@ -1,4 +1,4 @@
-"""The ``otklik`` command: serve, migrate, agents add, config check."""
+"""The ``otklik`` command: serve, migrate, agents add / supervisor, config check, rules check."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from core import agents
 from core.clock import utcnow
 from core.db import Database
-from core.errors import OtklikError
-from core.models import Role
+from core.errors import NotFound, OtklikError
+from core.models import Agent, Role
 from core.rules import RulesError, load_rules
 from otklik.logs import setup_logging
 from otklik.migrate import upgrade
@@ -71,7 +71,16 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
     add.add_argument("--login", help="sign-in name (default: from NAME, e.g. ivan.petrov)")
     add.add_argument("--telegram-id", type=int, help="the agent's Telegram user id")
+    add.add_argument("--supervisor", metavar="LOGIN", help="the supervisor's login")
     add.set_defaults(run=_add_agent)
+    boss = agents_cmd.add_parser(
+        "supervisor", parents=[common], help="set or clear an agent's supervisor"
+    )
+    boss.add_argument("login")
+    who = boss.add_mutually_exclusive_group(required=True)
+    who.add_argument("supervisor", nargs="?", metavar="SUPERVISOR_LOGIN")
+    who.add_argument("--none", action="store_true", help="clear the supervisor")
+    boss.set_defaults(run=_set_supervisor)
 
     config_cmd = commands.add_parser("config", help="settings").add_subparsers(
         required=True, metavar="ACTION"
@@ -137,7 +146,11 @@ def _add_agent(config: Config, args: argparse.Namespace) -> int:
     if not login:
         print("otklik: cannot make a login from that name; give one with --login", file=sys.stderr)
         return 2
-    new = asyncio.run(_add(config, args.name, login, Role(args.role), args.telegram_id))
+    try:
+        new = asyncio.run(_add(config, args.name, login, Role(args.role), args))
+    except NotFound as exc:
+        print(f"otklik: {exc}", file=sys.stderr)
+        return 2
     print(f"Agent {new.agent.name} ({new.agent.role}) added with login {new.agent.login}.")
     print(
         f"One-time setup link (valid 3 days): {config.web.base_url}/inbox/setup/{new.setup_token}"
@@ -146,11 +159,34 @@ def _add_agent(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _add(
-    config: Config, name: str, login: str, role: Role, telegram_id: int | None
+    config: Config, name: str, login: str, role: Role, args: argparse.Namespace
 ) -> agents.NewAgent:
     db = Database(config.database.url)
     try:
-        return await agents.add_agent(db, name, login, role, utcnow(), telegram_id)
+        return await agents.add_agent(
+            db, name, login, role, utcnow(), args.telegram_id, args.supervisor
+        )
+    finally:
+        await db.close()
+
+
+def _set_supervisor(config: Config, args: argparse.Namespace) -> int:
+    try:
+        agent = asyncio.run(_supervise(config, args.login, args.supervisor))
+    except NotFound as exc:
+        print(f"otklik: {exc}", file=sys.stderr)
+        return 2
+    if args.supervisor:
+        print(f"{agent.login} now reports to {args.supervisor.lower()}.")
+    else:
+        print(f"{agent.login} has no supervisor now: their tasks go to the supervisors' team.")
+    return 0
+
+
+async def _supervise(config: Config, login: str, supervisor: str | None) -> Agent:
+    db = Database(config.database.url)
+    try:
+        return await agents.set_supervisor(db, login, supervisor)
     finally:
         await db.close()
 
