@@ -7,9 +7,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from web import api, health, inbox, live, login, profile
+from web import admin_rules, api, health, inbox, live, login, notifications, profile, tasks
 from web.auth import csrf_middleware
 from web.errors import errors_middleware
+from web.nav import nav_middleware
 from web.state import STATE, State
 
 STATIC = Path(__file__).parent / "static"
@@ -29,13 +30,16 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 def create_app(state: State) -> web.Application:
     app = web.Application(
         client_max_size=state.config.web.max_body_bytes,
-        middlewares=[errors_middleware, security_headers, csrf_middleware],
+        middlewares=[errors_middleware, security_headers, csrf_middleware, nav_middleware],
     )
     app[STATE] = state
     health.setup(app)
     login.setup_routes(app)
     inbox.setup(app)
     profile.setup(app)
+    tasks.setup(app)
+    notifications.setup(app)
+    admin_rules.setup(app)
     live.setup(app, state.bus)
     api.setup(app)
     app.router.add_static("/static/", STATIC, name="static")

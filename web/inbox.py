@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 
-from core import queries
+from core import queries, tasks
 from core.channels import FileSource
 from core.desk import Desk
 from core.errors import InvalidInput
@@ -73,6 +73,9 @@ async def ticket_page(request: web.Request) -> web.Response:
         ticket=ticket,
         messages=await queries.messages(state.db, ticket.id),
         audit=await queries.audit(state.db, ticket.id),
+        tasks=await tasks.for_ticket(state.db, ticket.id),
+        may_complete=tasks.may_complete,
+        now=state.clock(),
         agents=await queries.agents(state.db),
         next_statuses=sorted(ALLOWED[TicketStatus(ticket.status)]),
         may_work=may_work_on(session.agent, ticket),

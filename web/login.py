@@ -12,8 +12,8 @@ from web.state import STATE
 
 
 def _next_page(value: str | None) -> str:
-    """Only a path inside the inbox: never an open redirect to another site."""
-    if value and value.startswith("/inbox") and not value.startswith("//"):
+    """Only a path inside the inbox or the admin pages: never an open redirect to another site."""
+    if value and value.startswith(("/inbox", "/admin/")):
         return value
     return "/inbox"
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from core.i18n import text
+from web.nav import NAV
 from web.state import STATE
 
 _env = Environment(
@@ -26,6 +27,7 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
         locale=locale,
         t=lambda key, **values: text(locale, key, **values),
         when=lambda at: at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        nav=request.get(NAV),
         **context,
     )
     return web.Response(text=html, status=status, content_type="text/html")
