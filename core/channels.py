@@ -45,3 +45,11 @@ class AgentLinks(Protocol):
         """Where an agent sends ``code`` to link their account on this platform (a deep link),
         or None while it is not known yet."""
         ...
+
+
+@runtime_checkable
+class AgentChats(Protocol):
+    async def tell_agent(self, chat_id: int, text: str) -> None:
+        """Write to an agent in the private chat they linked (their Telegram user id);
+        raise DeliveryError when it cannot be done."""
+        ...

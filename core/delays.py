@@ -43,6 +43,7 @@ class Due:
     event_name: str
     event_data: dict[str, Any]
     due_at: datetime
+    depth: int = 0
 
 
 async def schedule(
@@ -60,6 +61,7 @@ async def schedule(
             event_data=event.data,
             cancel_on=list(cancel_on),
             due_at=due_at,
+            depth=event.depth,
             state=PENDING,
             created_at=event.occurred_at,
         )
@@ -105,8 +107,19 @@ async def claim(db: Database, now: datetime, lease: timedelta, limit: int = 100)
             run.state = CLAIMED
             run.claimed_until = now + lease
         return [
-            Due(r.id, r.rule_id, r.ticket_id, r.event_name, r.event_data, r.due_at) for r in runs
+            Due(r.id, r.rule_id, r.ticket_id, r.event_name, r.event_data, r.due_at, r.depth)
+            for r in runs
         ]
+
+
+async def renew(db: Database, run_ids: Sequence[int], until: datetime) -> None:
+    """Extend the lease on runs still being worked on, so no one takes them over."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(DelayedRun)
+            .where(DelayedRun.id.in_(run_ids), DelayedRun.state == CLAIMED)
+            .values(claimed_until=until)
+        )
 
 
 async def finish(db: Database, run_id: int, state: str, now: datetime) -> None:
@@ -115,6 +128,16 @@ async def finish(db: Database, run_id: int, state: str, now: datetime) -> None:
             update(DelayedRun)
             .where(DelayedRun.id == run_id, DelayedRun.state == CLAIMED)
             .values(state=state, finished_at=now, claimed_until=None)
+        )
+
+
+async def release(db: Database, run_ids: Sequence[int]) -> None:
+    """Hand claimed runs that were not started back, for any runner to take now."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(DelayedRun)
+            .where(DelayedRun.id.in_(run_ids), DelayedRun.state == CLAIMED)
+            .values(state=PENDING, claimed_until=None)
         )
 
 

@@ -19,9 +19,10 @@ from core.inboxes import Inboxes
 from core.logctx import bound
 from core.messages import Button, Edit, Inbound, Press
 from core.models import Agent, Inbox, Message, Ticket, TicketStatus
-from core.work import Work
+from core.work import Facts, Work
 
 T = TypeVar("T")
+Hook = Callable[[Work], Awaitable[None]]
 log = logging.getLogger("otklik.core")
 _RETRIES = 3
 
@@ -40,10 +41,28 @@ class Desk:
         self.clock = clock
         self._on_outbox = on_outbox
         self._inboxes = Inboxes()
+        self._before_commit: list[Hook] = []
 
     def on_outbox(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after a commit that queued outgoing messages (wakes the sender)."""
         self._on_outbox = callback
+
+    def before_commit(self, hook: Hook) -> None:
+        """Run ``hook`` at the end of every verb's transaction, after the verb and before the
+        commit: what it writes (e.g. rule runs for the events) commits with the change."""
+        self._before_commit.append(hook)
+
+    async def automate(self, verb: Callable[..., Awaitable[T]], *args: Any, depth: int) -> T:
+        """Run a unit-of-work function for the rules: its events are ``depth`` deep."""
+        return await self._run(verb, *args, depth=depth)
+
+    async def facts(self, ticket_id: int) -> dict[str, Any] | None:
+        """What events tell of the ticket as it is now (None: no such ticket)."""
+        async with self.db.reading() as session:
+            ticket = await session.get(Ticket, ticket_id)
+            if ticket is None:
+                return None
+            return Facts.of(ticket, self._inboxes.of(ticket)).snapshot()
 
     async def receive(self, message: Inbound) -> Received:
         """A customer's message: stored once, on their live ticket or a new one."""
@@ -69,7 +88,7 @@ class Desk:
         return await self._run(tickets.reply, number, agent, text, buttons, origin)
 
     async def note(
-        self, number: int, agent: Agent, text: str, origin: str | None = None
+        self, number: int, agent: Agent | None, text: str, origin: str | None = None
     ) -> Message:
         return await self._run(tickets.note, number, agent, text, origin)
 
@@ -93,13 +112,17 @@ class Desk:
                     row.channel = channel
                 self._inboxes.remember(row)
 
-    async def _run(self, verb: Callable[..., Awaitable[T]], *args: Any) -> T:
+    async def _run(self, verb: Callable[..., Awaitable[T]], *args: Any, depth: int = 0) -> T:
         for attempt in range(1, _RETRIES + 1):
             with bound():
                 try:
                     async with self.db.transaction() as session:
-                        work = Work(session, self.clock(), self._inboxes, retry=attempt > 1)
+                        work = Work(
+                            session, self.clock(), self._inboxes, retry=attempt > 1, depth=depth
+                        )
                         result = await verb(work, *args)
+                        for hook in self._before_commit:
+                            await hook(work)
                 except IntegrityError:
                     # A concurrent transaction inserted the same customer or message first;
                     # run again and find it (the verbs look before they insert).
@@ -110,5 +133,7 @@ class Desk:
                 await self.bus.publish(work.events)
                 if work.outbox_queued and self._on_outbox:
                     self._on_outbox()
+                for callback in work.after_commit:
+                    callback()
                 return result
         raise AssertionError("unreachable")

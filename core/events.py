@@ -44,6 +44,7 @@ class Event:
     occurred_at: datetime
     ticket_id: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    depth: int = 0  # how many rule runs led here: a run's own events are one deeper
     id: str = field(default_factory=lambda: uuid4().hex)
 
     def __post_init__(self) -> None:

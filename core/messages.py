@@ -108,6 +108,7 @@ class Outbound:
     buttons: tuple[OutButton, ...] = ()
     attachments: tuple[dict[str, Any], ...] = field(default=())
     author_name: str | None = None
+    subject: str | None = None  # for email: the subject line
 
     @property
     def key(self) -> str:

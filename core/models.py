@@ -343,6 +343,7 @@ class RuleStat(Base):
     rule_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     fired: Mapped[int] = mapped_column(Integer, default=0)
     last_fired_at: Mapped[datetime | None]
+    turns: Mapped[int] = mapped_column(Integer, default=0)  # round-robin assignments made
 
 
 class RuleChange(Base):

@@ -19,10 +19,12 @@ from core.models import Delivery, Direction, Identity, Inbox, Message, OutboxIte
 from core.work import Work
 
 
-def queue(work: Work, message: Message, ticket: Ticket) -> OutboxItem:
+def queue(work: Work, message: Message, ticket: Ticket, via: Identity | None = None) -> OutboxItem:
+    """Queue ``message`` to the ticket's customer where they wrote from, or ``via`` another of
+    their identities (an email to someone who wrote in a messenger)."""
     item = OutboxItem(
-        inbox_id=ticket.inbox_id,
-        identity_id=ticket.identity_id,
+        inbox_id=via.inbox_id if via else ticket.inbox_id,
+        identity_id=via.id if via else ticket.identity_id,
         status=Delivery.QUEUED,
         next_attempt_at=work.now,
         created_at=work.now,
@@ -88,6 +90,7 @@ async def load(session: AsyncSession, item_id: int) -> Claimed:
         inbox=inbox.name,
         external_id=external_id,
         text=message.text,
+        subject=message.subject,
         ticket_number=number,
         buttons=tuple(OutButton(b.id, b.label) for b in message.buttons),
         attachments=tuple(message.attachments),

@@ -18,15 +18,17 @@ async def audit(
     old: str | None,
     new: str | None,
     agent_id: int | None = None,
+    actor: str | None = None,
 ) -> None:
-    """Record a change of a ticket and who made it (an agent, else the customer)."""
+    """Record a change of a ticket and who made it: an agent, the rules (``actor="rule"``),
+    else the customer."""
     conn = await work.session.connection()
     await conn.execute(
         _INSERT_AUDIT,
         {
             "ticket_id": ticket_id,
             "at": work.now,
-            "actor": "agent" if agent_id else "customer",
+            "actor": actor or ("agent" if agent_id else "customer"),
             "agent_id": agent_id,
             "action": action,
             "old_value": old,
@@ -39,14 +41,18 @@ _INSERT_AUDIT = insert(AuditEntry)
 
 
 async def change_status(
-    work: Work, ticket: Ticket, status: TicketStatus, agent_id: int | None
+    work: Work,
+    ticket: Ticket,
+    status: TicketStatus,
+    agent_id: int | None,
+    actor: str | None = None,
 ) -> None:
     """Move a ticket to ``status``, audit it and emit the events; the caller checked the move."""
     old = TicketStatus(ticket.status)
     ticket.status = status
     ticket.updated_at = work.now
     ticket.closed_at = work.now if status == TicketStatus.CLOSED else None
-    await audit(work, ticket.id, "status", old, status, agent_id)
+    await audit(work, ticket.id, "status", old, status, agent_id, actor)
     status_events(work, ticket, old, status)
 
 

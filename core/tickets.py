@@ -86,7 +86,8 @@ async def reply(
     ticket = await ticket_for_update(work, number)
     if agent is not None:
         _check_rights(agent, ticket, "reply to")
-    if ticket.status == TicketStatus.CLOSED:
+    if ticket.status == TicketStatus.CLOSED and agent is not None:
+        # The rules may still write to a closed ticket: "closed", "rate us"; agents reopen it.
         raise InvalidTransition(f"ticket #{number} is closed; reopen it to reply")
     message = Message(
         ticket_id=ticket.id,
@@ -112,7 +113,7 @@ async def reply(
     if agent is not None:
         ticket.first_reply_at = ticket.first_reply_at or work.now
         if ticket.assignee is None:
-            await _assign(work, ticket, agent, by=agent)
+            await assign_to(work, ticket, agent, by=agent)
         if ticket.status == TicketStatus.NEW:
             await change_status(work, ticket, TicketStatus.OPEN, agent.id)
     ticket.updated_at = work.now
@@ -129,10 +130,11 @@ async def reply(
 
 
 async def note(
-    work: Work, number: int, agent: Agent, text: str, origin: str | None = None
+    work: Work, number: int, agent: Agent | None, text: str, origin: str | None = None
 ) -> Message:
-    """An internal note: agents see it, the customer never does. Any agent may write one."""
-    agent = await acting(work, agent)
+    """An internal note: agents see it, the customer never does. Any agent may write one;
+    ``agent`` None: the rules did."""
+    agent = await acting(work, agent) if agent is not None else None
     ticket = await ticket_for_update(work, number)
     message = Message(
         ticket_id=ticket.id,
@@ -175,7 +177,7 @@ async def assign(work: Work, number: int, agent: Agent, assignee_id: int | None)
             )
         _check_rights(agent, ticket, "reassign")
     if (ticket.assignee.id if ticket.assignee else None) != assignee_id:
-        await _assign(work, ticket, target, by=agent)
+        await assign_to(work, ticket, target, by=agent)
     return ticket
 
 
@@ -195,12 +197,13 @@ async def set_status(work: Work, number: int, agent: Agent, status: TicketStatus
     return ticket
 
 
-async def _assign(work: Work, ticket: Ticket, target: Agent | None, by: Agent) -> None:
+async def assign_to(work: Work, ticket: Ticket, target: Agent | None, by: Agent | None) -> None:
+    """Give the ticket to ``target``; ``by`` None: the rules did. The caller checked rights."""
     old = ticket.assignee
     ticket.assignee = target
     ticket.updated_at = work.now
     names = (old.name if old else None, target.name if target else None)
-    await audit(work, ticket.id, "assign", *names, agent_id=by.id)
+    await audit(work, ticket.id, "assign", *names, agent_id=by and by.id, actor=_actor(by))
     work.emit(
         events.TICKET_ASSIGNED,
         ticket,
@@ -208,6 +211,10 @@ async def _assign(work: Work, ticket: Ticket, target: Agent | None, by: Agent) -
         previous=_agent_snapshot(old),
         by=_agent_snapshot(by),
     )
+
+
+def _actor(agent: Agent | None) -> str:
+    return "agent" if agent is not None else "rule"
 
 
 def _agent_snapshot(agent: Agent | None) -> dict[str, object] | None:

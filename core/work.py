@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ class Facts:
     subject: str
     status: str
     priority: str
+    tags: tuple[str, ...]
     created_at: datetime
     inbox: InboxRef
     assignee_id: int | None
@@ -38,6 +40,7 @@ class Facts:
             subject=ticket.subject,
             status=ticket.status,
             priority=ticket.priority,
+            tags=tuple(ticket.tags or ()),
             created_at=ticket.created_at,
             inbox=inbox,
             assignee_id=ticket.assignee.id if ticket.assignee else None,
@@ -57,6 +60,7 @@ class Facts:
                 "priority": self.priority,
                 "assignee_id": self.assignee_id,
                 "assignee": self.assignee_name,
+                "tags": list(self.tags),
                 "created_at": self.created_at.isoformat(),
             },
             "customer": {
@@ -74,8 +78,10 @@ class Work:
     now: datetime
     inboxes: Inboxes
     retry: bool = False  # a conflicting concurrent write made this unit of work run again
+    depth: int = 0  # the depth of the events it emits (see Event.depth)
     events: list[Event] = field(default_factory=list)
     outbox_queued: bool = False
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def emit(self, name: str, ticket: Ticket | Facts | None = None, **data: Any) -> None:
         if isinstance(ticket, Ticket):
@@ -83,7 +89,13 @@ class Work:
         if ticket is not None:
             data = {**ticket.snapshot(), **data}
         self.events.append(
-            Event(name, self.now, ticket_id=ticket.id if ticket else None, data=data)
+            Event(
+                name,
+                self.now,
+                ticket_id=ticket.id if ticket else None,
+                data=data,
+                depth=self.depth,
+            )
         )
 
 

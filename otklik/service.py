@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 
 from aiohttp import web
@@ -12,10 +12,14 @@ from aiohttp import web
 from bots.registry import build_channels
 from core import agents
 from core.bus import LocalBus
+from core.channels import AgentChats
 from core.clock import utcnow
 from core.db import Database
 from core.desk import Desk
 from core.engine.live import LiveRules
+from core.engine.perform import Performer
+from core.engine.runner import Engine
+from core.engine.schedule import RuleHook
 from core.sender import RetryPolicy, Sender
 from settings.config import Config
 from settings.secret import signing_key
@@ -24,6 +28,7 @@ from web.state import State
 
 log = logging.getLogger("otklik.service")
 SENDER = web.AppKey("sender", Sender)
+ENGINE = web.AppKey("engine", Engine)
 
 
 async def build_app(config: Config, clock: Callable[[], datetime] = utcnow) -> web.Application:
@@ -54,19 +59,39 @@ async def build_app(config: Config, clock: Callable[[], datetime] = utcnow) -> w
     )
     desk.on_outbox(sender.wake)
     app[SENDER] = sender
-    app.cleanup_ctx.append(_background(sender, db))
+    chats = next((c for c in channels.values() if isinstance(c, AgentChats)), None)
+    engine = Engine(desk, rules, Performer(desk, config.locale, clock, chats), clock=clock)
+    desk.before_commit(RuleHook(rules, engine.wake))
+    app[ENGINE] = engine
+    app.cleanup_ctx.append(
+        _background(
+            db,
+            ("sender", sender.run),
+            ("rules", engine.run),
+            ("rules-watch", rules.watch),
+        )
+    )
     return app
 
 
-def _background(sender: Sender, db: Database) -> Callable[[web.Application], AsyncIterator[None]]:
+def _background(
+    db: Database, *loops: tuple[str, Callable[[], Awaitable[None]]]
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Run ``loops`` while the app runs; on stop, cancel them (the rules engine first lets
+    started runs finish) and close the database."""
+
     async def run(_app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(sender.run(), name="otklik-sender")
+        tasks = {name: asyncio.create_task(loop(), name=f"otklik-{name}") for name, loop in loops}
         yield
-        task.cancel()
+        for task in tasks.values():
+            task.cancel()
         # A bounded wait: stopping must never hang, even if a cancellation got lost.
-        done, _ = await asyncio.wait({task}, timeout=5)
-        if not done:
-            log.error("the sender did not stop within 5 s; leaving it behind")
+        done, _ = await asyncio.wait(tasks.values(), timeout=10)
+        for name, task in tasks.items():
+            if task not in done:
+                log.error("the %s loop did not stop within 10 s; leaving it behind", name)
+            elif not task.cancelled() and task.exception():
+                log.error("the %s loop had failed", name, exc_info=task.exception())
         await db.close()
 
     return run

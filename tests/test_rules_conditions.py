@@ -25,6 +25,7 @@ def ticket_data(**changes: Any) -> dict[str, Any]:
         subject="Printer is on fire",
         status="open",
         priority="high",
+        tags=("vip", "printer"),
         created_at=CREATED,
         inbox=InboxRef(3, "support", "telegram"),
         assignee_id=None,
@@ -226,7 +227,7 @@ def test_evaluation_never_raises_on_odd_data(data: dict[str, Any]) -> None:
             {"field": "ticket.prio", "eq": "high"},
             "ticket.created",
             'if.field: unknown field "ticket.prio"; expected one of: ticket.id, ticket.number,'
-            " ticket.subject, ticket.status, ticket.priority, ticket.assignee_id,"
+            " ticket.subject, ticket.status, ticket.priority, ticket.tags, ticket.assignee_id,"
             " ticket.assignee, ticket.created_at",
         ),
         (

@@ -202,7 +202,7 @@ def test_every_problem_of_a_realistic_file_names_its_line(tmp_path: Path) -> Non
     )
     ticket_fields = (
         "ticket.id, ticket.number, ticket.subject, ticket.status, ticket.priority,"
-        " ticket.assignee_id, ticket.assignee, ticket.created_at"
+        " ticket.tags, ticket.assignee_id, ticket.assignee, ticket.created_at"
     )
     assert problems(tmp_path / "dispatcher_rules") == [
         f'{file}:13: rule "rate-after-close": delay: expected a duration like "90s", "30m",'

@@ -134,14 +134,14 @@ def test_known_variables_loops_and_methods_pass_the_load_check(source: str) -> N
             "#{{ ticket.numbr }}",
             "ticket.closed",
             'unknown variable "ticket.numbr"; expected one of: ticket.id, ticket.number,'
-            " ticket.subject, ticket.status, ticket.priority, ticket.assignee_id,"
+            " ticket.subject, ticket.status, ticket.priority, ticket.tags, ticket.assignee_id,"
             " ticket.assignee, ticket.created_at",
         ),
         (
             "{{ ticket['numbr'] }}",
             "ticket.closed",
             'unknown variable "ticket.numbr"; expected one of: ticket.id, ticket.number,'
-            " ticket.subject, ticket.status, ticket.priority, ticket.assignee_id,"
+            " ticket.subject, ticket.status, ticket.priority, ticket.tags, ticket.assignee_id,"
             " ticket.assignee, ticket.created_at",
         ),
         (
@@ -158,7 +158,7 @@ def test_known_variables_loops_and_methods_pass_the_load_check(source: str) -> N
             {"en": "ok", "ru": "{{ ticket.nomer }}"},
             "ticket.closed",
             'ru: unknown variable "ticket.nomer"; expected one of: ticket.id, ticket.number,'
-            " ticket.subject, ticket.status, ticket.priority, ticket.assignee_id,"
+            " ticket.subject, ticket.status, ticket.priority, ticket.tags, ticket.assignee_id,"
             " ticket.assignee, ticket.created_at",
         ),
         (

@@ -63,6 +63,9 @@ class TelegramChannel:
     async def send(self, outbound: Outbound) -> Sent:
         return await delivery.send(self.bot, outbound, limits=self.limits)
 
+    async def tell_agent(self, chat_id: int, text: str) -> None:
+        await delivery.tell(self.bot, chat_id, text, self.limits)
+
     async def open_file(self, file_id: str) -> bytes:
         """A customer's file, fetched from Telegram (bots may download up to 20 MB)."""
         file = await self.bot.get_file(file_id)

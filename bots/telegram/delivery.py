@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -33,7 +34,7 @@ async def send(
     chat_id = int(out.external_id)
     chunks = split(out.text)
     first = None
-    try:
+    with refusals():
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
             async with limits.sending(chat_id) if limits else contextlib.nullcontext():
@@ -44,6 +45,23 @@ async def send(
                     reply_markup=keyboard(out.buttons) if last else None,
                 )
             first = first or sent
+    assert first is not None
+    return Sent(platform_message_id=f"{out.external_id}:{first.message_id}")
+
+
+async def tell(bot: Bot, chat_id: int, text: str, limits: TelegramLimits) -> None:
+    """A plain message to a private chat (an agent's), within the limits."""
+    with refusals():
+        for chunk in split(text):
+            async with limits.sending(chat_id):
+                await bot.send_message(chat_id=chat_id, text=chunk)
+
+
+@contextlib.contextmanager
+def refusals() -> Iterator[None]:
+    """Telegram's errors as DeliveryError: permanent when retrying cannot help."""
+    try:
+        yield
     except TelegramRetryAfter as exc:
         raise DeliveryError(
             f"Telegram flood control: retry after {exc.retry_after}s", retry_after=exc.retry_after
@@ -55,8 +73,6 @@ async def send(
         raise DeliveryError(f"Telegram unreachable: {exc.message}") from exc
     except TelegramAPIError as exc:
         raise DeliveryError(f"Telegram error: {exc.message}") from exc
-    assert first is not None
-    return Sent(platform_message_id=f"{out.external_id}:{first.message_id}")
 
 
 def split(text: str, limit: int = MAX_TEXT) -> list[str]:

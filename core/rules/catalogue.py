@@ -90,6 +90,7 @@ TICKET = _group(
     Field("subject", Kind.TEXT, "the subject: the start of the first message"),
     Field("status", Kind.CHOICE, "the status after the event", _values(TicketStatus)),
     Field("priority", Kind.CHOICE, "the priority", _values(Priority)),
+    Field("tags", Kind.LIST, "the ticket's tags; contains compares one tag"),
     Field("assignee_id", Kind.NUMBER, "the assigned agent's id; unset when nobody is"),
     Field("assignee", Kind.TEXT, "the assigned agent's name; unset when nobody is"),
     Field("created_at", Kind.DATETIME, "when the ticket was registered"),

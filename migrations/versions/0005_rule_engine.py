@@ -1,4 +1,5 @@
-"""the rule engine's storage: tags, supervisors, email subjects, tasks, notifications, rule stats and history
+"""the rule engine's storage: tags, supervisors, email subjects, tasks, notifications,
+rule stats and history
 
 Revision ID: 0005
 Revises: 0004
@@ -77,6 +78,7 @@ def upgrade() -> None:
         sa.Column("rule_id", sa.String(length=100), nullable=False),
         sa.Column("fired", sa.Integer(), nullable=False),
         sa.Column("last_fired_at", _NOW, nullable=True),
+        sa.Column("turns", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("rule_id", name=op.f("pk_rule_stats")),
     )
     op.create_table(

@@ -1,0 +1,195 @@
+"""A rule's actions, done in order for one event; each through the Desk, as the rules.
+
+A failing action is logged with its rule and ticket and the rule's next action still runs:
+a webhook that is down must not keep a customer from their answer. ``stop`` ends the rule
+and, for immediate rules, the later rules of the event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+
+from core import tickets
+from core.channels import AgentChats, DeliveryError
+from core.desk import Desk
+from core.engine import changes
+from core.engine.webhook import WebhookFailed, post
+from core.errors import OtklikError
+from core.messages import Button
+from core.models import TicketStatus
+from core.rules import RenderError, Rule, Text
+from core.rules.actions import (
+    AddTags,
+    Assign,
+    CreateTask,
+    Note,
+    Notify,
+    Reply,
+    SendEmail,
+    SetPriority,
+    SetStatus,
+    Stop,
+    Webhook,
+)
+
+log = logging.getLogger("otklik.rules")
+_EXPECTED = (OtklikError, RenderError, WebhookFailed)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One rule firing for one event: ``depth`` is that of the events its actions cause."""
+
+    rule: Rule
+    event_name: str
+    data: Mapping[str, Any]
+    ticket_id: int | None
+    depth: int
+    delivery: str  # a stable id of this run, for webhook receivers
+
+    @property
+    def number(self) -> int:
+        return int(self.data["ticket"]["number"])
+
+    @property
+    def origin(self) -> str:
+        return f"rule:{self.rule.id}"
+
+
+class Performer:
+    def __init__(
+        self,
+        desk: Desk,
+        locale: str,
+        clock: Callable[[], datetime],
+        chats: AgentChats | None = None,
+    ) -> None:
+        self._desk = desk
+        self._locale = locale
+        self._clock = clock
+        self._chats = chats
+        self._http: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def perform(self, run: Run) -> bool:
+        """Do the rule's actions in order; returns whether one of them was ``stop``."""
+        for index, action in enumerate(run.rule.actions):
+            if isinstance(action, Stop):
+                return True
+            try:
+                await self._do(action, run, index)
+            except _EXPECTED as exc:
+                self._failed(run, index, action.action, exc, trace=False)
+            except Exception as exc:
+                self._failed(run, index, action.action, exc, trace=True)
+        return False
+
+    def _failed(self, run: Run, index: int, name: str, exc: Exception, trace: bool) -> None:
+        log.error(
+            'rule "%s" action %d (%s) failed on %s of ticket %s: %s',
+            run.rule.id,
+            index + 1,
+            name,
+            run.event_name,
+            run.data.get("ticket", {}).get("number", "-"),
+            exc,
+            exc_info=exc if trace else None,
+        )
+
+    def _text(self, text: Text, run: Run) -> str:
+        return text.render(run.data, self._locale)
+
+    async def _do(self, action: Any, run: Run, index: int) -> None:
+        desk, depth = self._desk, run.depth
+        match action:
+            case Reply():
+                buttons = [Button(self._text(b.label, run), b.payload) for b in action.buttons]
+                text = self._text(action.text, run)
+                await desk.automate(
+                    tickets.reply, run.number, None, text, buttons, run.origin, depth=depth
+                )
+            case Note():
+                text = self._text(action.text, run)
+                await desk.automate(tickets.note, run.number, None, text, run.origin, depth=depth)
+            case SendEmail():
+                subject, text = self._text(action.subject, run), self._text(action.text, run)
+                skipped = await desk.automate(
+                    changes.email, run.ticket_id, subject, text, depth=depth
+                )
+                if skipped:
+                    log.info('rule "%s": send_email skipped: %s', run.rule.id, skipped)
+            case Assign():
+                logins = [action.agent] if action.agent else list(action.round_robin or ())
+                await desk.automate(changes.assign, run.number, logins, run.rule.id, depth=depth)
+            case SetStatus():
+                status = TicketStatus(action.status)
+                await desk.automate(changes.set_status, run.number, status, depth=depth)
+            case SetPriority():
+                await desk.automate(changes.set_priority, run.number, action.priority, depth=depth)
+            case AddTags():
+                await desk.automate(changes.add_tags, run.number, action.tags, depth=depth)
+            case Notify():
+                await self._notify(action, run)
+            case CreateTask():
+                due = self._clock() + action.due_in if action.due_in else None
+                await desk.automate(
+                    changes.create_task,
+                    run.ticket_id,
+                    action.owner,
+                    self._text(action.title, run),
+                    self._text(action.description, run) if action.description else "",
+                    due,
+                    run.rule.id,
+                    depth=depth,
+                )
+            case Webhook():
+                await self._webhook(action, run, index)
+            case _:
+                raise TypeError(f"no way to perform {action!r}")
+
+    async def _notify(self, action: Notify, run: Run) -> None:
+        text = self._text(action.text, run)
+        reached = await self._desk.automate(
+            changes.notify, run.ticket_id, action.to, text, run.rule.id, depth=run.depth
+        )
+        if not reached:
+            log.info('rule "%s": notify %s reached nobody', run.rule.id, action.to)
+        if self._chats is None:
+            return
+        number = run.data.get("ticket", {}).get("number")
+        line = f"#{number}: {text}" if number is not None else text
+        for agent in reached:
+            if agent.telegram_id is None:
+                continue
+            try:  # the inbox's notification is stored; Telegram is a courtesy on top
+                await self._chats.tell_agent(agent.telegram_id, line)
+            except DeliveryError as exc:
+                log.warning("agent %s not told in Telegram: %s", agent.agent_id, exc)
+
+    async def _webhook(self, action: Webhook, run: Run, index: int) -> None:
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        body = {
+            **action.payload,
+            "event": run.event_name,
+            "rule": run.rule.id,
+            "data": dict(run.data),
+        }
+        await post(
+            self._http,
+            action.url,
+            body,
+            seconds=action.timeout,
+            retries=action.retries,
+            delivery=f"{run.delivery}:{index + 1}",
+        )

@@ -1,0 +1,226 @@
+"""The runner: claims rule runs when they fall due and fires each once.
+
+Runs of one ticket fire one after another, in the order they fell due (an acknowledgement
+before the answer to the first message); different tickets' runs fire side by side. The
+runner polls the table (``poll`` seconds) and is woken at once when a commit wrote a run
+that is due now, so immediate rules answer in milliseconds and delayed ones within about a
+second of their time, whoever scheduled them. Claims are leased and renewed while held;
+stopping lets the runs already started finish (briefly) and hands the rest back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from core import delays
+from core.clock import utcnow
+from core.desk import Desk
+from core.engine import changes
+from core.engine.live import LiveRules
+from core.engine.perform import Performer, Run
+from core.engine.schedule import NOW
+from core.logctx import bound
+from core.rules import Rule
+
+log = logging.getLogger("otklik.rules")
+_STATS_EVERY = timedelta(seconds=1)  # how often "last fired" on the rules page catches up
+
+
+class Engine:
+    def __init__(
+        self,
+        desk: Desk,
+        rules: LiveRules,
+        performer: Performer,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        lease: timedelta = timedelta(seconds=60),
+        poll: float = 0.5,
+        batch: int = 500,
+        parallel: int = 64,
+    ) -> None:
+        self._desk = desk
+        self._db = desk.db
+        self._rules = rules
+        self._performer = performer
+        self._clock = clock
+        self._lease = lease
+        self._poll = poll
+        self._batch = batch
+        self._parallel = asyncio.Semaphore(parallel)
+        self._wakeup = asyncio.Event()
+        self._lanes: dict[Any, deque[delays.Due]] = {}
+        self._workers: set[asyncio.Task[None]] = set()
+        self._started: set[int] = set()
+        self._held: set[int] = set()
+        self._fired: dict[str, tuple[int, datetime]] = {}
+        self._flushed = clock()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """A run due now was committed: claim without waiting for the next poll."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Claim and fire runs until cancelled; then stop gracefully (see ``stop``)."""
+        renewer = asyncio.create_task(self._renew(), name="otklik-rules-lease")
+        try:
+            while True:
+                claimed = await self._claim()
+                if self._clock() - self._flushed > _STATS_EVERY:
+                    await self._flush_stats()
+                if claimed < self._batch:
+                    await self._pause()
+        finally:
+            renewer.cancel()
+            await asyncio.shield(self.stop())
+
+    async def fire_due(self) -> int:
+        """Claim and fire every run due now, waiting until they are done; how many fired.
+        (The service's loop does this continuously; tests and benchmarks call it.)"""
+        total = 0
+        while claimed := await self._claim():
+            total += claimed
+            await self.idle()
+        await self.idle()
+        return total
+
+    async def idle(self) -> None:
+        """Wait until every claimed run has fired."""
+        while self._workers:
+            await asyncio.gather(*list(self._workers), return_exceptions=True)
+        await self._flush_stats()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop firing: runs not started go back to pending for any runner to take; started
+        ones get ``grace`` seconds to finish, then are left to their lease."""
+        self._stopping = True
+        waiting = [d.id for lane in self._lanes.values() for d in lane if d.id not in self._started]
+        if waiting:
+            await delays.release(self._db, waiting)
+            self._held.difference_update(waiting)
+        workers = list(self._workers)
+        if workers:
+            _, late = await asyncio.wait(workers, timeout=grace)
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning(
+                    "%d rule run(s) still running at stop; their lease will expire", len(late)
+                )
+        with contextlib.suppress(Exception):
+            await self._flush_stats()
+        await self._performer.close()
+
+    async def _claim(self) -> int:
+        if self._stopping:
+            return 0
+        room = self._batch - len(self._held)
+        if room <= 0:
+            return 0
+        due = await delays.claim(self._db, self._clock(), self._lease, limit=room)
+        for run in due:
+            self._held.add(run.id)
+            lane = self._lanes.get(run.ticket_id)
+            if lane is not None:
+                lane.append(run)
+            else:
+                self._lanes[run.ticket_id] = deque([run])
+                worker = asyncio.create_task(self._work(run.ticket_id))
+                self._workers.add(worker)
+                worker.add_done_callback(self._workers.discard)
+        return len(due)
+
+    async def _pause(self) -> None:
+        self._wakeup.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._poll):
+                await self._wakeup.wait()
+
+    async def _work(self, key: Any) -> None:
+        lane = self._lanes[key]
+        try:
+            async with self._parallel:
+                while lane and not self._stopping:
+                    due = lane[0]
+                    self._started.add(due.id)
+                    await self._fire(due)
+                    lane.popleft()
+                    self._started.discard(due.id)
+                    self._held.discard(due.id)
+        finally:
+            if not lane or self._stopping:
+                self._lanes.pop(key, None)
+            if len(self._held) < self._batch // 2:
+                self._wakeup.set()  # room again: claim more without waiting for the poll
+
+    async def _fire(self, due: delays.Due) -> None:
+        with bound(ticket=due.event_data.get("ticket", {}).get("number")):
+            try:
+                state = await self._execute(due)
+            except Exception:
+                log.exception("rule run %s (%s on %s) failed", due.id, due.rule_id, due.event_name)
+                state = delays.FAILED
+            await delays.finish(self._db, due.id, state, self._clock())
+
+    async def _execute(self, due: delays.Due) -> str:
+        rules = self._rules.current
+        if due.rule_id == NOW:
+            data = due.event_data
+            chosen = [
+                r for r in rules.for_event(due.event_name) if r.delay is None and r.matches(data)
+            ]
+        else:
+            rule = rules.get(due.rule_id)
+            if rule is None or not rule.enabled:
+                log.info(
+                    'delayed run %s skipped: rule "%s" is gone or disabled', due.id, due.rule_id
+                )
+                return delays.SKIPPED
+            data = await self._now(due)
+            if data is None or not rule.matches(data):
+                log.info('delayed run %s skipped: rule "%s" no longer matches', due.id, rule.id)
+                return delays.SKIPPED
+            chosen = [rule]
+        if not chosen:
+            return delays.SKIPPED
+        for rule in chosen:
+            self._count(rule)
+            run = Run(
+                rule, due.event_name, data, due.ticket_id, due.depth + 1, f"{due.id}:{rule.id}"
+            )
+            if await self._performer.perform(run):
+                break
+        return delays.DONE
+
+    async def _now(self, due: delays.Due) -> dict[str, Any] | None:
+        """The event's data with the ticket, customer and inbox as they are now."""
+        if due.ticket_id is None:
+            return due.event_data
+        facts = await self._desk.facts(due.ticket_id)
+        return None if facts is None else {**due.event_data, **facts}
+
+    def _count(self, rule: Rule) -> None:
+        count, _ = self._fired.get(rule.id, (0, None))
+        self._fired[rule.id] = (count + 1, self._clock())
+
+    async def _flush_stats(self) -> None:
+        self._flushed = self._clock()
+        if self._fired:
+            counts, self._fired = self._fired, {}
+            await self._desk.automate(changes.fired, counts, depth=0)
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(self._lease.total_seconds() / 3)
+            try:
+                if self._held:
+                    await delays.renew(self._db, list(self._held), self._clock() + self._lease)
+            except Exception:
+                log.exception("renewing rule run leases failed; retrying")

@@ -1,0 +1,88 @@
+"""A rule engine over the test database, with rule files written by the test and a clock
+the test moves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from core.bus import LocalBus
+from core.db import Database
+from core.desk import Desk
+from core.engine.live import LiveRules
+from core.engine.perform import Performer
+from core.engine.runner import Engine
+from core.engine.schedule import RuleHook
+from core.messages import Inbound
+from core.models import Message, Ticket
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Rig:
+    desk: Desk
+    engine: Engine
+    rules: LiveRules
+    clock: Clock
+    folder: Path
+
+    @property
+    def db(self) -> Database:
+        return self.desk.db
+
+    def write(self, text: str, name: str = "rules.toml") -> None:
+        (self.folder / name).write_text(text, encoding="utf-8")
+        assert self.rules.reload(), self.rules.problems
+
+    async def say(self, text: str, who: str = "alice") -> int:
+        """A customer writes; every rule run due now fires. Returns the ticket number."""
+        got = await self.desk.receive(Inbound(inbox="web", external_id=who, text=text))
+        await self.engine.fire_due()
+        return got.ticket_number
+
+    async def texts(self, number: int, internal: bool | None = False) -> list[str]:
+        """The ticket's outgoing texts (internal: notes; None: both), oldest first."""
+        async with self.db.reading() as s:
+            rows = await s.execute(
+                select(Message.text, Message.internal)
+                .join(Ticket, Ticket.id == Message.ticket_id)
+                .where(Ticket.number == number, Message.direction == "out")
+                .order_by(Message.id)
+            )
+            return [t for t, i in rows if internal is None or i == internal]
+
+
+def make_engine(desk: Desk, rules: LiveRules, clock: Clock) -> Engine:
+    return Engine(desk, rules, Performer(desk, "en", clock), clock=clock)
+
+
+@asynccontextmanager
+async def rig(db: Database, folder: Path, rules: str = "") -> AsyncIterator[Rig]:
+    clock = Clock()
+    live = LiveRules(folder, clock)
+    desk = Desk(db, LocalBus(), clock=clock)
+    engine = make_engine(desk, live, clock)
+    desk.before_commit(RuleHook(live, engine.wake))
+    await desk.sync_inboxes([("web", "webchat")])
+    built = Rig(desk, engine, live, clock, folder)
+    if rules:
+        built.write(rules)
+    try:
+        yield built
+    finally:
+        await engine.stop()

@@ -1,0 +1,210 @@
+"""The rule engine: immediate and delayed runs, stop, cancellation, re-checks, restarts."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from core import delays
+from core.db import Database
+from core.models import DelayedRun, Role, RuleStat, TicketStatus
+from tests.engine import Rig, make_engine, rig
+from tests.people import make_agent
+
+ACK = """
+[[rule]]
+id = "ack"
+on = "ticket.created"
+[[rule.then]]
+action = "reply"
+text.en = "Request #{{ ticket.number }} registered"
+text.ru = "Заявка #{{ ticket.number }} зарегистрирована"
+"""
+
+RATE_LATER = """
+[[rule]]
+id = "ask-later"
+on = "ticket.closed"
+delay = "2h"
+cancel_on = ["ticket.reopened"]
+then = [{ action = "reply", text = "How did we do on #{{ ticket.number }}?" }]
+"""
+
+
+@pytest.fixture
+async def r(db: Database, tmp_path: Path):
+    async with rig(db, tmp_path) as built:
+        yield built
+
+
+async def close(r: Rig, number: int) -> None:
+    admin = await make_agent(r.db, "boss", Role.ADMIN)
+    await r.desk.set_status(number, admin, TicketStatus.CLOSED)
+
+
+async def test_an_immediate_rule_answers_in_the_ticket_s_channel(r: Rig):
+    r.write(ACK)
+    number = await r.say("hello")
+    assert await r.texts(number) == [f"Request #{number} registered"]
+    await r.say("more")  # not a new ticket: no second acknowledgement
+    assert len(await r.texts(number)) == 1
+    async with r.db.reading() as s:
+        stat = await s.get(RuleStat, "ack")
+    assert stat is not None and stat.fired == 1 and stat.last_fired_at == r.clock()
+
+
+async def test_rules_run_in_file_order_and_stop_ends_the_event(r: Rig):
+    r.write(
+        """
+[[rule]]
+id = "first"
+on = "message.received"
+then = [{ action = "note", text = "one" }]
+
+[[rule]]
+id = "urgent"
+on = "message.received"
+if = { field = "message.text", contains = "urgent" }
+then = [{ action = "note", text = "two" }, { action = "stop" }, { action = "note", text = "never" }]
+
+[[rule]]
+id = "last"
+on = "message.received"
+then = [{ action = "note", text = "three" }]
+"""
+    )
+    number = await r.say("this is URGENT")
+    assert await r.texts(number, internal=True) == ["one", "two"]
+    await r.say("calm now")
+    assert await r.texts(number, internal=True) == ["one", "two", "one", "three"]
+
+
+async def test_a_delayed_run_fires_on_time_and_only_then(r: Rig):
+    r.write(RATE_LATER)
+    number = await r.say("hello")
+    await close(r, number)
+    await r.engine.fire_due()
+    r.clock.advance(hours=1, minutes=59, seconds=59)
+    assert await r.engine.fire_due() == 0
+    r.clock.advance(seconds=1)
+    assert await r.engine.fire_due() == 1
+    assert await r.texts(number) == [f"How did we do on #{number}?"]
+    r.clock.advance(days=1)
+    assert await r.engine.fire_due() == 0
+
+
+async def test_a_cancel_on_event_cancels_the_pending_run(r: Rig):
+    r.write(RATE_LATER)
+    number = await r.say("hello")
+    await close(r, number)
+    admin = await make_agent(r.db, "ann", Role.ADMIN)
+    await r.desk.set_status(number, admin, TicketStatus.OPEN)  # reopened before the 2 h
+    r.clock.advance(hours=3)
+    assert await r.engine.fire_due() == 0
+    assert await r.texts(number) == []
+    async with r.db.reading() as s:
+        assert (await s.scalars(select(DelayedRun.state))).all() == [delays.CANCELLED]
+
+
+async def test_a_delayed_rule_is_checked_again_against_the_ticket_as_it_is_then(r: Rig):
+    r.write(
+        """
+[[rule]]
+id = "nudge"
+on = "message.received"
+delay = "1h"
+if = { field = "ticket.status", eq = "new" }
+then = [{ action = "note", text = "nobody answered in an hour" }]
+"""
+    )
+    quiet = await r.say("hello?", who="quiet")
+    answered = await r.say("help", who="busy")
+    agent = await make_agent(r.db, "anna")
+    await r.desk.reply(answered, agent, "On it")  # the ticket is open now
+    r.clock.advance(hours=1)
+    assert await r.engine.fire_due() == 2
+    assert await r.texts(quiet, internal=True) == ["nobody answered in an hour"]
+    assert await r.texts(answered, internal=True) == []
+    async with r.db.reading() as s:
+        states = sorted((await s.scalars(select(DelayedRun.state))).all())
+    assert states == [delays.DONE, delays.SKIPPED]
+
+
+async def test_a_run_due_while_the_process_was_down_fires_once_after_restart(r: Rig, db: Database):
+    r.write(RATE_LATER)
+    number = await r.say("hello")
+    await close(r, number)
+    await r.engine.stop()  # the process goes down with the run pending
+    r.clock.advance(hours=5)
+    second = make_engine(r.desk, r.rules, r.clock)  # a new process over the same database
+    assert await second.fire_due() == 1
+    assert await second.fire_due() == 0
+    third = make_engine(r.desk, r.rules, r.clock)
+    assert await third.fire_due() == 0
+    await second.stop()
+    await third.stop()
+    assert await r.texts(number) == [f"How did we do on #{number}?"]
+
+
+async def test_rules_that_trigger_each_other_stop_at_the_depth_limit(
+    r: Rig, caplog: pytest.LogCaptureFixture
+):
+    r.write(
+        """
+[[rule]]
+id = "ping"
+on = "note.added"
+then = [{ action = "note", text = "again" }]
+"""
+    )
+    number = await r.say("hi")
+    agent = await make_agent(r.db, "anna")
+    await r.desk.note(number, agent, "start")
+    for _ in range(10):
+        await r.engine.fire_due()
+    notes = await r.texts(number, internal=True)
+    assert notes == ["start"] + ["again"] * 6  # depth 0 (the agent's) … 5, then it stops
+    assert "rule runs deep" in caplog.text
+
+
+async def test_a_failing_action_is_logged_and_the_rest_still_runs(
+    r: Rig, caplog: pytest.LogCaptureFixture
+):
+    r.write(
+        """
+[[rule]]
+id = "broken"
+on = "ticket.created"
+then = [{ action = "assign", agent = "ghost" }, { action = "note", text = "after" }]
+
+[[rule]]
+id = "next"
+on = "ticket.created"
+then = [{ action = "note", text = "next rule" }]
+"""
+    )
+    number = await r.say("hi")
+    assert await r.texts(number, internal=True) == ["after", "next rule"]
+    assert f'rule "broken" action 1 (assign) failed on ticket.created of ticket {number}' in (
+        caplog.text
+    )
+
+
+async def test_a_run_whose_rule_was_removed_is_skipped(r: Rig):
+    r.write(RATE_LATER)
+    number = await r.say("hello")
+    await close(r, number)
+    r.write('[[rule]]\nid = "other"\non = "ticket.created"\nthen = [{ action = "stop" }]\n')
+    r.clock.advance(hours=3)
+    assert await r.engine.fire_due() == 1
+    assert await r.texts(number) == []
+    async with r.db.reading() as s:
+        assert (await s.scalars(select(DelayedRun.state))).all() == [delays.SKIPPED]
+
+
+async def test_runs_due_later_are_not_fired_early(r: Rig):
+    r.write(RATE_LATER)
+    number = await r.say("hello")
+    await close(r, number)
+    assert await delays.next_due(r.db) == r.clock() + timedelta(hours=2)
