@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -139,6 +139,18 @@ async def release(db: Database, run_ids: Sequence[int]) -> None:
             .where(DelayedRun.id.in_(run_ids), DelayedRun.state == CLAIMED)
             .values(state=PENDING, claimed_until=None)
         )
+
+
+async def purge(db: Database, before: datetime) -> int:
+    """Delete runs that ended (done, skipped, failed, cancelled) before ``before``."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            delete(DelayedRun).where(
+                DelayedRun.state.in_((DONE, SKIPPED, FAILED, CANCELLED)),
+                DelayedRun.finished_at < before,
+            )
+        )
+        return result.rowcount or 0
 
 
 async def next_due(db: Database) -> datetime | None:

@@ -93,3 +93,18 @@ async def test_rival_claimers_never_take_the_same_run(db: Database, ticket_id: i
             await rival.close()
     claimed = [due.id for batch in batches for due in batch]
     assert len(claimed) == len(set(claimed)) == 60
+
+
+async def test_purge_deletes_only_runs_that_ended_long_enough_ago(db: Database, ticket_id: int):
+    old, recent, pending = closed(ticket_id), closed(ticket_id), closed(ticket_id)
+    for event in (old, recent, pending):
+        await schedule(db, event, timedelta(0))
+    runs = await delays.claim(db, utcnow(), LEASE)
+    start = utcnow()
+    await delays.finish(db, runs[0].id, delays.DONE, start - timedelta(days=8))
+    await delays.finish(db, runs[1].id, delays.SKIPPED, start)
+    await delays.release(db, [runs[2].id])
+    assert await delays.purge(db, start - timedelta(days=7)) == 1
+    async with db.reading() as s:
+        left = sorted((await s.scalars(select(DelayedRun.state))).all())
+    assert left == [delays.PENDING, delays.SKIPPED]

@@ -99,13 +99,13 @@ class Forum:
             return
         thread = await self._thread(event)
         message = data.get("message", {})
-        agent = (data.get("agent") or {}).get("name")
         t = self._text
+        agent = (data.get("agent") or {}).get("name") or t("telegram.bot")  # unset: the rules
         if event.name == events.MESSAGE_RECEIVED:
             await self._say(thread, f"👤 {data['customer']['name']}:\n{message['text']}")
             await self._files(thread, message.get("attachments", []))
         elif event.name == events.MESSAGE_SENT:
-            await self._say(thread, f"💬 {agent or t('telegram.bot')}:\n{message['text']}")
+            await self._say(thread, f"💬 {agent}:\n{message['text']}")
         elif event.name == events.NOTE_ADDED:
             await self._say(thread, f"📝 {agent} ({t('telegram.note')}):\n{message['text']}")
         elif event.name == events.BUTTON_PRESSED:

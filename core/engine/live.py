@@ -46,6 +46,9 @@ class LiveRules:
 
     async def watch(self, stop: asyncio.Event | None = None) -> None:
         """Reload on every change of the folder's files until cancelled (or ``stop`` is set)."""
+        if not self.directory.is_dir():
+            log.error("rules folder %s does not exist: not watching it", self.directory)
+            return
         async for _changes in awatch(
             self.directory, debounce=300, step=100, stop_event=stop, recursive=False
         ):

@@ -30,6 +30,8 @@ from core.rules import Rule
 
 log = logging.getLogger("otklik.rules")
 _STATS_EVERY = timedelta(seconds=1)  # how often "last fired" on the rules page catches up
+KEEP = timedelta(days=7)  # ended runs are kept this long (to look into), then deleted
+_PURGE_EVERY = timedelta(hours=1)
 
 
 class Engine:
@@ -69,7 +71,7 @@ class Engine:
 
     async def run(self) -> None:
         """Claim and fire runs until cancelled; then stop gracefully (see ``stop``)."""
-        renewer = asyncio.create_task(self._renew(), name="otklik-rules-lease")
+        renewer = asyncio.create_task(self._upkeep(), name="otklik-rules-upkeep")
         try:
             while True:
                 claimed = await self._claim()
@@ -216,11 +218,18 @@ class Engine:
             counts, self._fired = self._fired, {}
             await self._desk.automate(changes.fired, counts, depth=0)
 
-    async def _renew(self) -> None:
+    async def _upkeep(self) -> None:
+        """Renew the leases of held runs; now and then delete long-ended runs."""
+        purged_at: datetime | None = None
         while True:
             await asyncio.sleep(self._lease.total_seconds() / 3)
             try:
                 if self._held:
                     await delays.renew(self._db, list(self._held), self._clock() + self._lease)
+                now = self._clock()
+                if purged_at is None or now - purged_at > _PURGE_EVERY:
+                    purged_at = now
+                    if gone := await delays.purge(self._db, now - KEEP):
+                        log.info("deleted %d rule run(s) that ended before %s", gone, now - KEEP)
             except Exception:
-                log.exception("renewing rule run leases failed; retrying")
+                log.exception("rule runs upkeep failed; trying again")
