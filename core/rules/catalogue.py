@@ -140,7 +140,9 @@ AGENT = (
     Field("name", Kind.TEXT, "the agent's name"),
     Field("role", Kind.CHOICE, "the agent's role", _values(Role)),
 )
-ORIGIN = Field("origin", Kind.TEXT, "where the agent wrote it (the Telegram forum, …); unset: web")
+ORIGIN = Field(
+    "origin", Kind.TEXT, "where it was written: the Telegram forum; rule:<id>: a rule; unset: web"
+)
 TICKET_FACTS = (*TICKET, *CUSTOMER, *INBOX)
 
 
