@@ -45,14 +45,18 @@ async def assign(work: Work, number: int, logins: Sequence[str], rule_id: str) -
             select(Agent).where(Agent.login.in_(logins), Agent.active.is_(True))
         )
     }
-    candidates = [agents[login] for login in logins if login in agents]
-    if not candidates:
+    if not agents:
         raise InvalidInput(f"none of the agents {', '.join(logins)} exists and is active")
-    target = candidates[0]
-    if len(logins) > 1:
+    if len(logins) == 1:
+        target = agents[logins[0]]
+    else:
+        # The turn walks the whole list: an inactive agent is passed over and the others
+        # keep their order (after ann comes cat while bob is away, not ann again).
         stat = await _stat(work, rule_id)
-        target = candidates[stat.turns % len(candidates)]
-        stat.turns += 1
+        turn = [logins[(stat.turns + i) % len(logins)] for i in range(len(logins))]
+        skipped = next(i for i, login in enumerate(turn) if login in agents)
+        target = agents[turn[skipped]]
+        stat.turns += skipped + 1
     if ticket.assignee_id != target.id:
         await assign_to(work, ticket, target, by=None)
     return target.login
@@ -121,18 +125,18 @@ async def create_task(
     due_at: datetime | None,
     rule_id: str,
 ) -> Task:
-    """A task for "assignee", "supervisor" (the assignee's; none set: the supervisors as a
-    team) or "agent:<login>"."""
+    """A task for "assignee", "supervisor" (the assignee's) or "agent:<login>"; when the
+    assignee or supervisor is unset or no longer active, for the supervisors as a team."""
     owner_id: int | None
     if owner.startswith("agent:"):
         owner_id = (await _agent(work, owner.removeprefix("agent:"))).id
     else:
-        ticket = await _ticket(work, ticket_id)
-        assignee = ticket.assignee
-        if assignee is None:
-            owner_id = None  # nobody to name: the supervisors' shared list
-        else:
-            owner_id = assignee.id if owner == "assignee" else assignee.supervisor_id
+        person = (await _ticket(work, ticket_id)).assignee
+        if person is not None and owner == "supervisor":
+            boss = person.supervisor_id
+            person = await work.session.get(Agent, boss) if boss is not None else None
+        # nobody to name, or they are no longer active: the supervisors' shared list
+        owner_id = person.id if person is not None and person.active else None
     task = Task(
         ticket_id=ticket_id,
         owner_id=owner_id,
