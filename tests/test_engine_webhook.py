@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,10 +14,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from sqlalchemy import select
 
+from core import delays
 from core.db import Database
 from core.engine import perform, webhook
 from core.engine.webhook import WebhookFailed, post
+from core.models import DelayedRun
 from tests.engine import Rig, rig
 
 HANG = 0  # a planned "status": answer nothing until the test ends
@@ -29,11 +33,14 @@ class Receiver:
     def __init__(self) -> None:
         self.plan: list[int] = []
         self.received: list[tuple[dict[str, str], Any]] = []
+        self.methods: list[str] = []
         self.url = ""
         self.release = asyncio.Event()
 
     async def handle(self, request: web.Request) -> web.Response:
-        self.received.append((dict(request.headers), await request.json()))
+        raw = await request.read()
+        self.methods.append(request.method)
+        self.received.append((dict(request.headers), json.loads(raw) if raw else None))
         status = self.plan.pop(0) if self.plan else 200
         if status == HANG:
             await self.release.wait()
@@ -49,11 +56,16 @@ class Receiver:
         return [body for _, body in self.received]
 
 
+async def moved(request: web.Request) -> web.Response:
+    raise web.HTTPMovedPermanently("/hook")
+
+
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     got = Receiver()
     app = web.Application()
-    app.router.add_post("/hook", got.handle)
+    app.router.add_route("*", "/hook", got.handle)
+    app.router.add_post("/moved", moved)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     got.url = str(server.make_url("/hook"))
@@ -129,6 +141,16 @@ async def test_a_client_error_is_not_retried(
     assert len(receiver.received) == 1
 
 
+async def test_a_redirect_is_not_followed_since_the_json_would_be_lost(
+    receiver: Receiver, http: aiohttp.ClientSession, fake_sleep, pauses: list[float]
+):
+    moved = receiver.url.replace("/hook", "/moved")
+    with pytest.raises(WebhookFailed, match=r"answered HTTP 301 \(Location: /hook\); not retried"):
+        await post(http, moved, {"a": 1}, seconds=5, retries=3, delivery="d", sleep=fake_sleep)
+    assert receiver.methods == []  # never a GET without the body, taken for a delivery
+    assert pauses == []
+
+
 async def test_a_post_that_times_out_is_retried_then_fails(
     receiver: Receiver, http: aiohttp.ClientSession, fake_sleep, pauses: list[float]
 ):
@@ -181,6 +203,11 @@ async def r(
         yield built
 
 
+async def run_states(r: Rig) -> list[str]:
+    async with r.db.reading() as s:
+        return list((await s.scalars(select(DelayedRun.state).order_by(DelayedRun.id))).all())
+
+
 def hook_rule(url: str, keys: str = "") -> str:
     return f"""
 [[rule]]
@@ -228,6 +255,7 @@ async def test_a_webhook_answering_500_then_200_is_retried_and_done(
     assert len(set(receiver.deliveries)) == 1
     assert pauses == [1.0]
     assert await r.texts(number, internal=True) == ["after"]
+    assert await run_states(r) == [delays.DONE]
     assert "(webhook) failed" not in caplog.text
 
 
@@ -240,6 +268,7 @@ async def test_a_webhook_answering_404_is_not_retried_and_the_next_action_runs(
     assert len(receiver.received) == 1
     assert pauses == []
     assert await r.texts(number, internal=True) == ["after"]
+    assert await run_states(r) == [delays.DONE]  # the action failed, not the run
     assert f'rule "hook" action 1 (webhook) failed on message.received of ticket {number}' in (
         caplog.text
     )

@@ -30,7 +30,7 @@ async def post(
 ) -> int:
     """POST ``body`` as JSON, each try given ``seconds``; returns the status. Connection
     errors, timeouts, 429 and 5xx are retried up to ``retries`` times (1 s, 2 s, 4 s … at most
-    30 s apart); another 4xx is not.
+    30 s apart); another 4xx is not, nor a redirect (not followed: the JSON would be lost).
     ``delivery`` is sent as ``X-Otklik-Delivery``, the same on every retry, so the receiver
     can tell a retry from a new call."""
     data = json.dumps(body, ensure_ascii=False, default=str).encode()
@@ -43,11 +43,17 @@ async def post(
     for attempt in range(retries + 1):
         try:
             async with session.post(
-                url, data=data, headers=headers, timeout=aiohttp.ClientTimeout(total=seconds)
+                url,
+                data=data,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=seconds),
+                allow_redirects=False,  # a 301 or 302 would turn the POST into a bare GET
             ) as response:
                 if response.status < 300:
                     return response.status
                 reason = f"HTTP {response.status}"
+                if location := response.headers.get("Location"):
+                    reason += f" (Location: {location})"
                 if response.status < 500 and response.status != 429:
                     raise WebhookFailed(f"{url} answered {reason}; not retried")
         except (aiohttp.ClientError, TimeoutError) as exc:
