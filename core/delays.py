@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core.db import Database
 from core.events import Event
@@ -87,7 +88,26 @@ async def cancel(session: AsyncSession, ticket_id: int, event_name: str, now: da
 
 
 async def claim(db: Database, now: datetime, lease: timedelta, limit: int = 100) -> list[Due]:
-    """Take up to ``limit`` runs that are due (or whose claimer's lease ran out)."""
+    """Take up to ``limit`` runs that are due (or whose claimer's lease ran out).
+
+    A ticket's runs fire in order, whichever process takes them: a run is taken only when
+    no earlier run of its ticket is unfinished (pending, or claimed by anyone), so at most one
+    run per ticket is held at a time. A rival's claim not yet committed still reads as
+    pending here, so it keeps the later runs back too.
+    """
+    earlier = aliased(DelayedRun)
+    blocked = (
+        select(earlier.id)
+        .where(
+            earlier.ticket_id == DelayedRun.ticket_id,
+            earlier.state.in_((PENDING, CLAIMED)),
+            or_(
+                earlier.due_at < DelayedRun.due_at,
+                (earlier.due_at == DelayedRun.due_at) & (earlier.id < DelayedRun.id),
+            ),
+        )
+        .exists()
+    )
     async with db.transaction() as session:
         due = (
             select(DelayedRun)
@@ -95,13 +115,14 @@ async def claim(db: Database, now: datetime, lease: timedelta, limit: int = 100)
                 or_(
                     (DelayedRun.state == PENDING) & (DelayedRun.due_at <= now),
                     (DelayedRun.state == CLAIMED) & (DelayedRun.claimed_until < now),
-                )
+                ),
+                ~blocked,
             )
             .order_by(DelayedRun.due_at, DelayedRun.id)
             .limit(limit)
         )
         if session.bind.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
+            due = due.with_for_update(of=DelayedRun, skip_locked=True)
         runs = list((await session.scalars(due)).all())
         for run in runs:
             run.state = CLAIMED
@@ -110,16 +131,6 @@ async def claim(db: Database, now: datetime, lease: timedelta, limit: int = 100)
             Due(r.id, r.rule_id, r.ticket_id, r.event_name, r.event_data, r.due_at, r.depth)
             for r in runs
         ]
-
-
-async def renew(db: Database, run_ids: Sequence[int], until: datetime) -> None:
-    """Extend the lease on runs still being worked on, so no one takes them over."""
-    async with db.transaction() as session:
-        await session.execute(
-            update(DelayedRun)
-            .where(DelayedRun.id.in_(run_ids), DelayedRun.state == CLAIMED)
-            .values(claimed_until=until)
-        )
 
 
 async def finish(db: Database, run_id: int, state: str, now: datetime) -> None:

@@ -78,10 +78,26 @@ async def test_a_cancel_on_event_cancels_only_its_tickets_pending_runs(
     assert await delays.claim(db, utcnow() + timedelta(days=1), LEASE) == []
 
 
+async def test_a_ticket_s_runs_are_claimed_one_at_a_time_in_order(
+    db: Database, ticket_id: int
+):
+    first, second = closed(ticket_id), closed(ticket_id)
+    await schedule(db, second, timedelta(seconds=2))
+    await schedule(db, first, timedelta(seconds=1), rule="earlier")
+    later = utcnow() + timedelta(minutes=1)
+    [due] = await delays.claim(db, later, LEASE)
+    assert due.rule_id == "earlier"
+    assert await delays.claim(db, later, LEASE) == []  # the next waits for this one
+    await delays.finish(db, due.id, delays.DONE, later)
+    [after] = await delays.claim(db, later, LEASE)
+    assert after.rule_id == "rate"
+
+
 async def test_rival_claimers_never_take_the_same_run(db: Database, ticket_id: int):
     start = utcnow()
-    for i in range(60):
-        await schedule(db, closed(ticket_id), timedelta(seconds=i % 5), rule=f"r{i}")
+    for i in range(60):  # runs of no ticket: none waits for another
+        event = Event(TICKET_CLOSED, start, data={"i": i})
+        await schedule(db, event, timedelta(seconds=i % 5), rule=f"r{i}")
     later = start + timedelta(minutes=1)
     rivals = [Database(db.url) for _ in range(3)]
     try:
@@ -99,11 +115,13 @@ async def test_purge_deletes_only_runs_that_ended_long_enough_ago(db: Database, 
     old, recent, pending = closed(ticket_id), closed(ticket_id), closed(ticket_id)
     for event in (old, recent, pending):
         await schedule(db, event, timedelta(0))
-    runs = await delays.claim(db, utcnow(), LEASE)
     start = utcnow()
-    await delays.finish(db, runs[0].id, delays.DONE, start - timedelta(days=8))
-    await delays.finish(db, runs[1].id, delays.SKIPPED, start)
-    await delays.release(db, [runs[2].id])
+    [first] = await delays.claim(db, start, LEASE)  # one at a time: they share a ticket
+    await delays.finish(db, first.id, delays.DONE, start - timedelta(days=8))
+    [second] = await delays.claim(db, start, LEASE)
+    await delays.finish(db, second.id, delays.SKIPPED, start)
+    [third] = await delays.claim(db, start, LEASE)
+    await delays.release(db, [third.id])
     assert await delays.purge(db, start - timedelta(days=7)) == 1
     async with db.reading() as s:
         left = sorted((await s.scalars(select(DelayedRun.state))).all())

@@ -1,7 +1,9 @@
 """The runner: claims rule runs when they fall due and fires each once.
 
 Runs of one ticket fire one after another, in the order they fell due (an acknowledgement
-before the answer to the first message); different tickets' runs fire side by side. The
+before the answer to the first message), even across processes: ``delays.claim`` hands out a
+ticket's next run only once the one before is done. Different tickets' runs fire side by side
+(``parallel`` at a time). The
 runner polls the table (``poll`` seconds) and is woken at once when a commit wrote a run
 that is due now, so immediate rules answer in milliseconds and delayed ones within about a
 second of their time, whoever scheduled them. Claims are leased and renewed while held;
@@ -13,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,7 +58,6 @@ class Engine:
         self._batch = batch
         self._parallel = asyncio.Semaphore(parallel)
         self._wakeup = asyncio.Event()
-        self._lanes: dict[Any, deque[delays.Due]] = {}
         self._workers: set[asyncio.Task[None]] = set()
         self._started: set[int] = set()
         self._held: set[int] = set()
@@ -103,7 +103,7 @@ class Engine:
         """Stop firing: runs not started go back to pending for any runner to take; started
         ones get ``grace`` seconds to finish, then are left to their lease."""
         self._stopping = True
-        waiting = [d.id for lane in self._lanes.values() for d in lane if d.id not in self._started]
+        waiting = list(self._held - self._started)
         if waiting:
             await delays.release(self._db, waiting)
             self._held.difference_update(waiting)
@@ -127,16 +127,11 @@ class Engine:
         if room <= 0:
             return 0
         due = await delays.claim(self._db, self._clock(), self._lease, limit=room)
-        for run in due:
+        for run in due:  # at most one per ticket: its next one is claimable once it is done
             self._held.add(run.id)
-            lane = self._lanes.get(run.ticket_id)
-            if lane is not None:
-                lane.append(run)
-            else:
-                self._lanes[run.ticket_id] = deque([run])
-                worker = asyncio.create_task(self._work(run.ticket_id))
-                self._workers.add(worker)
-                worker.add_done_callback(self._workers.discard)
+            worker = asyncio.create_task(self._work(run))
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
         return len(due)
 
     async def _pause(self) -> None:
@@ -145,22 +140,17 @@ class Engine:
             async with asyncio.timeout(self._poll):
                 await self._wakeup.wait()
 
-    async def _work(self, key: Any) -> None:
-        lane = self._lanes[key]
+    async def _work(self, due: delays.Due) -> None:
         try:
             async with self._parallel:
-                while lane and not self._stopping:
-                    due = lane[0]
-                    self._started.add(due.id)
-                    await self._fire(due)
-                    lane.popleft()
-                    self._started.discard(due.id)
-                    self._held.discard(due.id)
+                if self._stopping:
+                    return  # handed back by stop()
+                self._started.add(due.id)
+                await self._fire(due)
+                self._held.discard(due.id)
         finally:
-            if not lane or self._stopping:
-                self._lanes.pop(key, None)
-            if len(self._held) < self._batch // 2:
-                self._wakeup.set()  # room again: claim more without waiting for the poll
+            self._started.discard(due.id)
+            self._wakeup.set()  # the ticket's next run may be claimed now
 
     async def _fire(self, due: delays.Due) -> None:
         with bound(ticket=due.event_data.get("ticket", {}).get("number")):
