@@ -65,7 +65,8 @@ def _check_rights(agent: Agent, ticket: Ticket, action: str) -> None:
         )
 
 
-def _text(text: str) -> str:
+def checked_text(text: str) -> str:
+    """A message text as stored; empty or over-long text is refused."""
     if not text.strip():
         raise InvalidInput("text must not be empty")
     if len(text) > MAX_TEXT:
@@ -94,7 +95,7 @@ async def reply(
         inbox_id=ticket.inbox_id,
         direction=Direction.OUT,
         author=agent,
-        text=_text(text),
+        text=checked_text(text),
         created_at=work.now,
         buttons=[
             ButtonRow(
@@ -142,7 +143,7 @@ async def note(
         direction=Direction.OUT,
         internal=True,
         author=agent,
-        text=_text(text),
+        text=checked_text(text),
         created_at=work.now,
         buttons=[],
         delivery=None,

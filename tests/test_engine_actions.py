@@ -257,6 +257,17 @@ async def test_send_email_queues_a_message_with_its_subject_through_the_email_in
     assert second.identity_id != ticket_row.identity_id  # the web chat identity stays apart
 
 
+async def test_send_email_with_a_text_that_renders_empty_fails_that_action_only(
+    r: Rig, rules_log: pytest.LogCaptureFixture
+):
+    await r.desk.sync_inboxes([("mail", "email")])
+    r.write(SEND_EMAIL.replace("Dear {{ customer.name }}, we have it.", "{{ ticket.assignee }}"))
+    number = await write_in(r, "hello", customer_email="alice@example.com")
+    assert await rows(r.db, OutboxItem) == []
+    assert await r.texts(number, internal=True) == ["after"]
+    assert "(send_email) failed" in rules_log.text and "text must not be empty" in rules_log.text
+
+
 # assign
 
 

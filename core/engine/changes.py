@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from core import outbox
 from core.errors import InvalidInput, InvalidTransition
+from core.messages import clean_text
 from core.models import (
     Agent,
     Direction,
@@ -28,7 +29,7 @@ from core.models import (
     TicketStatus,
 )
 from core.status import audit, change_status
-from core.tickets import ALLOWED, assign_to, ticket_for_update
+from core.tickets import ALLOWED, assign_to, checked_text, ticket_for_update
 from core.work import Work
 
 RULE = "rule"
@@ -228,8 +229,8 @@ async def email(work: Work, ticket_id: int | None, subject: str, text: str) -> s
         ticket_id=ticket.id,
         inbox_id=inbox.id,
         direction=Direction.OUT,
-        text=text,
-        subject=subject[:200],
+        text=checked_text(text),
+        subject=clean_text(" ".join(subject.split()))[:200],
         created_at=work.now,
         buttons=[],
     )
