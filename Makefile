@@ -40,6 +40,7 @@ test: $(STAMP) services browser lint
 bench: $(STAMP) services
 	$(BIN)/python bench/inbound.py
 	$(BIN)/python bench/telegram.py
+	$(BIN)/python bench/delays.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
