@@ -258,7 +258,7 @@ class Service:
         rules = LiveRules(folder)
         if not rules.reload():
             raise SystemExit(f"bench rules rejected: {rules.problems}")
-        engine = Engine(desk, rules, Performer(desk, "en", utcnow))
+        engine = Engine(desk, rules, Performer("en"))
         desk.before_commit(RuleHook(rules, engine.wake))
 
         async def noted(event: Event) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -23,6 +25,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+_READING = "otklik_reading"
 
 
 class Database:
@@ -44,7 +48,9 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads: on SQLite a plain (deferred) BEGIN, which waits for no writer."""
         async with self._sessions() as session:
+            await session.connection(execution_options={_READING: True})
             yield session
 
     async def ping(self) -> None:
@@ -53,6 +59,11 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def insert_for(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING on both databases."""
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
 def _engine(url: str, **engine_args: Any) -> AsyncEngine:
@@ -80,7 +91,8 @@ def _engine(url: str, **engine_args: Any) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = conn.get_execution_options().get(_READING, False)
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -15,12 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from core.db import Database
+from core.db import Database, insert_for
 from core.events import Event
 from core.models import DelayedRun
 
@@ -51,7 +49,7 @@ async def schedule(
     session: AsyncSession, rule_id: str, event: Event, due_at: datetime, cancel_on: Sequence[str]
 ) -> None:
     """Write the run in the caller's transaction; the same rule and event twice is one run."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     await session.execute(
         insert(DelayedRun)
         .values(
@@ -135,10 +133,25 @@ async def claim(db: Database, now: datetime, lease: timedelta, limit: int = 100)
 
 async def finish(db: Database, run_id: int, state: str, now: datetime) -> None:
     async with db.transaction() as session:
+        await mark(session, run_id, state, now)
+
+
+async def mark(session: AsyncSession, run_id: int, state: str, now: datetime) -> None:
+    """End a claimed run in the caller's transaction (with the actions it did)."""
+    await session.execute(
+        update(DelayedRun)
+        .where(DelayedRun.id == run_id, DelayedRun.state == CLAIMED)
+        .values(state=state, finished_at=now, claimed_until=None)
+    )
+
+
+async def renew(db: Database, run_ids: Sequence[int], until: datetime) -> None:
+    """Extend the lease on runs still being worked on, so no one takes them over."""
+    async with db.transaction() as session:
         await session.execute(
             update(DelayedRun)
-            .where(DelayedRun.id == run_id, DelayedRun.state == CLAIMED)
-            .values(state=state, finished_at=now, claimed_until=None)
+            .where(DelayedRun.id.in_(run_ids), DelayedRun.state == CLAIMED)
+            .values(claimed_until=until)
         )
 
 

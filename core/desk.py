@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import edits, inbound, presses, tickets
 from core.bus import EventBus
@@ -19,7 +21,7 @@ from core.inboxes import Inboxes
 from core.logctx import bound
 from core.messages import Button, Edit, Inbound, Press
 from core.models import Agent, Inbox, Message, Ticket, TicketStatus
-from core.work import Facts, Work
+from core.work import Work, facts_of
 
 T = TypeVar("T")
 Hook = Callable[[Work], Awaitable[None]]
@@ -52,17 +54,21 @@ class Desk:
         commit: what it writes (e.g. rule runs for the events) commits with the change."""
         self._before_commit.append(hook)
 
-    async def automate(self, verb: Callable[..., Awaitable[T]], *args: Any, depth: int) -> T:
-        """Run a unit-of-work function for the rules: its events are ``depth`` deep."""
-        return await self._run(verb, *args, depth=depth)
+    @asynccontextmanager
+    async def together(self, depth: int) -> AsyncIterator[Unit]:
+        """One transaction for several units of work done for the rules, each in a savepoint
+        (a failing one is undone alone, and raises to the caller); their events are
+        ``depth`` deep and go out after the commit."""
+        with bound():
+            async with self.db.transaction() as session:
+                unit = Unit(self, session, self.clock(), depth)
+                yield unit
+            await self._published(unit.works)
 
     async def facts(self, ticket_id: int) -> dict[str, Any] | None:
         """What events tell of the ticket as it is now (None: no such ticket)."""
         async with self.db.reading() as session:
-            ticket = await session.get(Ticket, ticket_id)
-            if ticket is None:
-                return None
-            return Facts.of(ticket, self._inboxes.of(ticket)).snapshot()
+            return await facts_of(session, self._inboxes, ticket_id)
 
     async def receive(self, message: Inbound) -> Received:
         """A customer's message: stored once, on their live ticket or a new one."""
@@ -112,14 +118,12 @@ class Desk:
                     row.channel = channel
                 self._inboxes.remember(row)
 
-    async def _run(self, verb: Callable[..., Awaitable[T]], *args: Any, depth: int = 0) -> T:
+    async def _run(self, verb: Callable[..., Awaitable[T]], *args: Any) -> T:
         for attempt in range(1, _RETRIES + 1):
             with bound():
                 try:
                     async with self.db.transaction() as session:
-                        work = Work(
-                            session, self.clock(), self._inboxes, retry=attempt > 1, depth=depth
-                        )
+                        work = Work(session, self.clock(), self._inboxes, retry=attempt > 1)
                         result = await verb(work, *args)
                         for hook in self._before_commit:
                             await hook(work)
@@ -130,10 +134,41 @@ class Desk:
                         raise
                     log.info("concurrent write on %s, retrying", verb.__name__)
                     continue
-                await self.bus.publish(work.events)
-                if work.outbox_queued and self._on_outbox:
-                    self._on_outbox()
-                for callback in work.after_commit:
-                    callback()
+                await self._published([work])
                 return result
         raise AssertionError("unreachable")
+
+    async def _published(self, works: Sequence[Work]) -> None:
+        """After a commit: wake who waits for what the works wrote, then tell the bus."""
+        for work in works:
+            if work.outbox_queued and self._on_outbox:
+                self._on_outbox()
+            for callback in work.after_commit:
+                callback()
+        for work in works:
+            await self.bus.publish(work.events)
+
+
+class Unit:
+    """Units of work sharing one transaction (see ``Desk.together``)."""
+
+    def __init__(self, desk: Desk, session: AsyncSession, now: datetime, depth: int) -> None:
+        self.session = session
+        self.now = now
+        self.works: list[Work] = []
+        self._desk = desk
+        self._depth = depth
+
+    async def do(self, verb: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run ``verb(work, *args)`` in a savepoint; on error it is undone and re-raised."""
+        work = Work(self.session, self.now, self._desk._inboxes, depth=self._depth)
+        async with self.session.begin_nested():
+            result = await verb(work, *args)
+            for hook in self._desk._before_commit:
+                await hook(work)
+        self.works.append(work)
+        return result
+
+    async def facts(self, ticket_id: int) -> dict[str, Any] | None:
+        """The ticket as this transaction sees it, as events tell it (None: no such ticket)."""
+        return await facts_of(self.session, self._desk._inboxes, ticket_id)

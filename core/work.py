@@ -109,3 +109,11 @@ def message_snapshot(message: Message) -> dict[str, Any]:
         "author_id": message.author_agent_id,
         "created_at": message.created_at.isoformat(),
     }
+
+
+async def facts_of(
+    session: AsyncSession, inboxes: Inboxes, ticket_id: int
+) -> dict[str, Any] | None:
+    """What events tell of a ticket as ``session`` sees it now (None: no such ticket)."""
+    ticket = await session.get(Ticket, ticket_id)
+    return None if ticket is None else Facts.of(ticket, inboxes.of(ticket)).snapshot()

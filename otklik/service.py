@@ -60,7 +60,7 @@ async def build_app(config: Config, clock: Callable[[], datetime] = utcnow) -> w
     desk.on_outbox(sender.wake)
     app[SENDER] = sender
     chats = next((c for c in channels.values() if isinstance(c, AgentChats)), None)
-    engine = Engine(desk, rules, Performer(desk, config.locale, clock, chats), clock=clock)
+    engine = Engine(desk, rules, Performer(config.locale, chats), clock=clock)
     desk.before_commit(RuleHook(rules, engine.wake))
     app[ENGINE] = engine
     app.cleanup_ctx.append(

@@ -68,7 +68,7 @@ class Rig:
 
 
 def make_engine(desk: Desk, rules: LiveRules, clock: Clock) -> Engine:
-    return Engine(desk, rules, Performer(desk, "en", clock), clock=clock)
+    return Engine(desk, rules, Performer("en"), clock=clock)
 
 
 @asynccontextmanager

@@ -78,9 +78,7 @@ async def test_a_cancel_on_event_cancels_only_its_tickets_pending_runs(
     assert await delays.claim(db, utcnow() + timedelta(days=1), LEASE) == []
 
 
-async def test_a_ticket_s_runs_are_claimed_one_at_a_time_in_order(
-    db: Database, ticket_id: int
-):
+async def test_a_ticket_s_runs_are_claimed_one_at_a_time_in_order(db: Database, ticket_id: int):
     first, second = closed(ticket_id), closed(ticket_id)
     await schedule(db, second, timedelta(seconds=2))
     await schedule(db, first, timedelta(seconds=1), rule="earlier")
@@ -126,3 +124,13 @@ async def test_purge_deletes_only_runs_that_ended_long_enough_ago(db: Database, 
     async with db.reading() as s:
         left = sorted((await s.scalars(select(DelayedRun.state))).all())
     assert left == [delays.PENDING, delays.SKIPPED]
+
+
+async def test_a_renewed_lease_keeps_rivals_off_until_it_runs_out(db: Database, ticket_id: int):
+    await schedule(db, closed(ticket_id), timedelta(0))
+    start = utcnow()
+    [due] = await delays.claim(db, start, LEASE)
+    await delays.renew(db, [due.id], start + 3 * LEASE)
+    assert await delays.claim(db, start + 2 * LEASE, LEASE) == []  # the first lease is over
+    [taken] = await delays.claim(db, start + 4 * LEASE, LEASE)  # the renewed one too
+    assert taken.id == due.id

@@ -156,7 +156,7 @@ then = [{ action = "reply", text = { en = "Request #{{ ticket.number }} register
     )
     english = await r.say("hello", who="en")
     assert await r.texts(english) == [f"Request #{english} registered"]
-    russian_engine = Engine(r.desk, r.rules, Performer(r.desk, "ru", r.clock), clock=r.clock)
+    russian_engine = Engine(r.desk, r.rules, Performer("ru"), clock=r.clock)
     try:
         got = await r.desk.receive(Inbound(inbox="web", external_id="ru", text="привет"))
         assert await russian_engine.fire_due() == 1
@@ -610,7 +610,7 @@ then = [
             name="tg", channel="telegram", token=TOKEN, api_server=telegram.base_url
         )
         channel = TelegramChannel(inbox, r.desk, "en", "http://127.0.0.1:8080")
-        engine = Engine(r.desk, r.rules, Performer(r.desk, "en", r.clock, channel), clock=r.clock)
+        engine = Engine(r.desk, r.rules, Performer("en", channel), clock=r.clock)
         try:
             got = await r.desk.receive(
                 Inbound(inbox="web", external_id="v", text="hi", customer_name="Vera")

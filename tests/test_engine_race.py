@@ -52,7 +52,7 @@ async def process(url: str, folder: Path, clock: Clock) -> AsyncIterator[tuple[D
     assert rules.reload(), rules.problems
     desk = Desk(db, LocalBus(), clock=clock)
     # small batches: the two engines claim in turns, not one of them everything at once
-    engine = Engine(desk, rules, Performer(desk, "en", clock), clock=clock, batch=8, parallel=8)
+    engine = Engine(desk, rules, Performer("en"), clock=clock, batch=8, parallel=8)
     desk.before_commit(RuleHook(rules, engine.wake))
     await desk.sync_inboxes([("web", "webchat")])
     try:

@@ -85,7 +85,7 @@ async def shipped(
         shutil.copy(path, tmp_path / path.name)
     async with rig(db, tmp_path) as r:
         assert r.rules.reload(), r.rules.problems
-        engine = Engine(r.desk, r.rules, Performer(r.desk, request.param, r.clock), clock=r.clock)
+        engine = Engine(r.desk, r.rules, Performer(request.param), clock=r.clock)
         try:
             yield Shipped(r, engine, request.param)
         finally:

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from core import outbox
+from core.db import insert_for
 from core.errors import InvalidInput, InvalidTransition
 from core.messages import clean_text
 from core.models import (
@@ -162,10 +163,14 @@ async def fired(work: Work, counts: Mapping[str, tuple[int, datetime]]) -> None:
 
 
 async def _stat(work: Work, rule_id: str) -> RuleStat:
-    stat = await work.session.get(RuleStat, rule_id, with_for_update=True)
-    if stat is None:
-        stat = RuleStat(rule_id=rule_id, fired=0, turns=0)
-        work.session.add(stat)
+    """The rule's stats row, locked; made first if need be (by whichever process is first)."""
+    await work.session.execute(
+        insert_for(work.session)(RuleStat)
+        .values(rule_id=rule_id, fired=0, turns=0)
+        .on_conflict_do_nothing(index_elements=["rule_id"])
+    )
+    stat = await work.session.get(RuleStat, rule_id, with_for_update=True, populate_existing=True)
+    assert stat is not None
     return stat
 
 

@@ -1,23 +1,25 @@
-"""A rule's actions, done in order for one event; each through the Desk, as the rules.
+"""A rule's actions, done in order for one event, as the rules.
 
-A failing action is logged with its rule and ticket and the rule's next action still runs:
-a webhook that is down must not keep a customer from their answer. ``stop`` ends the rule
-and, for immediate rules, the later rules of the event.
+The actions that change Otklik (reply, note, assign, …) run in the run's one transaction,
+each in a savepoint; the ones that reach outside (webhook calls, Telegram pushes) are made
+after it commits, in their order, so a receiver already sees what the run changed. A failing
+action is logged with its rule and ticket and the next action still runs: a webhook that is
+down must not keep a customer from their answer. ``stop`` ends the rule and, for immediate
+rules, the later rules of the event.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import aiohttp
 
 from core import tickets
 from core.channels import AgentChats, DeliveryError
-from core.desk import Desk
+from core.desk import Unit
 from core.engine import changes
 from core.engine.webhook import WebhookFailed, post
 from core.errors import OtklikError
@@ -40,17 +42,18 @@ from core.rules.actions import (
 
 log = logging.getLogger("otklik.rules")
 _EXPECTED = (OtklikError, RenderError, WebhookFailed)
+# A call made after the run's commit: the run, the action's index and name, the call.
+Later = tuple["Run", int, str, Callable[[], Awaitable[None]]]
 
 
 @dataclass(frozen=True)
 class Run:
-    """One rule firing for one event: ``depth`` is that of the events its actions cause."""
+    """One rule firing for one event."""
 
     rule: Rule
     event_name: str
     data: Mapping[str, Any]
     ticket_id: int | None
-    depth: int
     delivery: str  # a stable id of this run, for webhook receivers
 
     @property
@@ -63,16 +66,8 @@ class Run:
 
 
 class Performer:
-    def __init__(
-        self,
-        desk: Desk,
-        locale: str,
-        clock: Callable[[], datetime],
-        chats: AgentChats | None = None,
-    ) -> None:
-        self._desk = desk
+    def __init__(self, locale: str, chats: AgentChats | None = None) -> None:
         self._locale = locale
-        self._clock = clock
         self._chats = chats
         self._http: aiohttp.ClientSession | None = None
 
@@ -81,18 +76,29 @@ class Performer:
             await self._http.close()
             self._http = None
 
-    async def perform(self, run: Run) -> bool:
-        """Do the rule's actions in order; returns whether one of them was ``stop``."""
+    async def perform(self, run: Run, unit: Unit, later: list[Later]) -> bool:
+        """Do the rule's actions in ``unit``, adding what must wait for the commit to
+        ``later``; returns whether one of them was ``stop``."""
         for index, action in enumerate(run.rule.actions):
             if isinstance(action, Stop):
                 return True
             try:
-                await self._do(action, run, index)
+                await self._do(action, run, index, unit, later)
             except _EXPECTED as exc:
                 self._failed(run, index, action.action, exc, trace=False)
             except Exception as exc:
                 self._failed(run, index, action.action, exc, trace=True)
         return False
+
+    async def after_commit(self, later: list[Later]) -> None:
+        """Make the calls ``perform`` left for after the commit, in order."""
+        for run, index, name, call in later:
+            try:
+                await call()
+            except _EXPECTED as exc:
+                self._failed(run, index, name, exc, trace=False)
+            except Exception as exc:
+                self._failed(run, index, name, exc, trace=True)
 
     def _failed(self, run: Run, index: int, name: str, exc: Exception, trace: bool) -> None:
         log.error(
@@ -109,40 +115,38 @@ class Performer:
     def _text(self, text: Text, run: Run) -> str:
         return text.render(run.data, self._locale)
 
-    async def _do(self, action: Any, run: Run, index: int) -> None:
-        desk, depth = self._desk, run.depth
+    async def _do(self, action: Any, run: Run, index: int, unit: Unit, later: list[Later]) -> None:
         match action:
             case Reply():
                 buttons = [Button(self._text(b.label, run), b.payload) for b in action.buttons]
                 text = self._text(action.text, run)
-                await desk.automate(
-                    tickets.reply, run.number, None, text, buttons, run.origin, depth=depth
-                )
+                await unit.do(tickets.reply, run.number, None, text, buttons, run.origin)
             case Note():
                 text = self._text(action.text, run)
-                await desk.automate(tickets.note, run.number, None, text, run.origin, depth=depth)
+                await unit.do(tickets.note, run.number, None, text, run.origin)
             case SendEmail():
                 subject, text = self._text(action.subject, run), self._text(action.text, run)
-                skipped = await desk.automate(
-                    changes.email, run.ticket_id, subject, text, depth=depth
-                )
+                skipped = await unit.do(changes.email, run.ticket_id, subject, text)
                 if skipped:
                     log.info('rule "%s": send_email skipped: %s', run.rule.id, skipped)
             case Assign():
                 logins = [action.agent] if action.agent else list(action.round_robin or ())
-                await desk.automate(changes.assign, run.number, logins, run.rule.id, depth=depth)
+                await unit.do(changes.assign, run.number, logins, run.rule.id)
             case SetStatus():
-                status = TicketStatus(action.status)
-                await desk.automate(changes.set_status, run.number, status, depth=depth)
+                await unit.do(changes.set_status, run.number, TicketStatus(action.status))
             case SetPriority():
-                await desk.automate(changes.set_priority, run.number, action.priority, depth=depth)
+                await unit.do(changes.set_priority, run.number, action.priority)
             case AddTags():
-                await desk.automate(changes.add_tags, run.number, action.tags, depth=depth)
+                await unit.do(changes.add_tags, run.number, action.tags)
             case Notify():
-                await self._notify(action, run)
+                text = self._text(action.text, run)
+                reached = await unit.do(changes.notify, run.ticket_id, action.to, text, run.rule.id)
+                if not reached:
+                    log.info('rule "%s": notify %s reached nobody', run.rule.id, action.to)
+                later.append((run, index, "notify", lambda: self._push(reached, text, run)))
             case CreateTask():
-                due = self._clock() + action.due_in if action.due_in else None
-                await desk.automate(
+                due = unit.now + action.due_in if action.due_in else None
+                await unit.do(
                     changes.create_task,
                     run.ticket_id,
                     action.owner,
@@ -150,20 +154,14 @@ class Performer:
                     self._text(action.description, run) if action.description else "",
                     due,
                     run.rule.id,
-                    depth=depth,
                 )
             case Webhook():
-                await self._webhook(action, run, index)
+                later.append((run, index, "webhook", lambda: self._webhook(action, run, index)))
             case _:
                 raise TypeError(f"no way to perform {action!r}")
 
-    async def _notify(self, action: Notify, run: Run) -> None:
-        text = self._text(action.text, run)
-        reached = await self._desk.automate(
-            changes.notify, run.ticket_id, action.to, text, run.rule.id, depth=run.depth
-        )
-        if not reached:
-            log.info('rule "%s": notify %s reached nobody', run.rule.id, action.to)
+    async def _push(self, reached: list[changes.Reached], text: str, run: Run) -> None:
+        """Tell the agents who linked Telegram; their inbox notification is stored already."""
         if self._chats is None:
             return
         number = run.data.get("ticket", {}).get("number")
@@ -171,7 +169,7 @@ class Performer:
         for agent in reached:
             if agent.telegram_id is None:
                 continue
-            try:  # the inbox's notification is stored; Telegram is a courtesy on top
+            try:
                 await self._chats.tell_agent(agent.telegram_id, line)
             except DeliveryError as exc:
                 log.warning("agent %s not told in Telegram: %s", agent.agent_id, exc)

@@ -21,10 +21,10 @@ from typing import Any
 
 from core import delays
 from core.clock import utcnow
-from core.desk import Desk
+from core.desk import Desk, Unit
 from core.engine import changes
 from core.engine.live import LiveRules
-from core.engine.perform import Performer, Run
+from core.engine.perform import Later, Performer, Run
 from core.engine.schedule import NOW
 from core.logctx import bound
 from core.rules import Rule
@@ -153,15 +153,21 @@ class Engine:
             self._wakeup.set()  # the ticket's next run may be claimed now
 
     async def _fire(self, due: delays.Due) -> None:
+        """The run's changes and its end commit together: a run that did its work is never
+        claimed again, and one that did not commit is claimed again whole."""
+        later: list[Later] = []
         with bound(ticket=due.event_data.get("ticket", {}).get("number")):
             try:
-                state = await self._execute(due)
+                async with self._desk.together(depth=due.depth + 1) as unit:
+                    state = await self._execute(due, unit, later)
+                    await delays.mark(unit.session, due.id, state, unit.now)
             except Exception:
                 log.exception("rule run %s (%s on %s) failed", due.id, due.rule_id, due.event_name)
-                state = delays.FAILED
-            await delays.finish(self._db, due.id, state, self._clock())
+                await delays.finish(self._db, due.id, delays.FAILED, self._clock())
+                return
+            await self._performer.after_commit(later)
 
-    async def _execute(self, due: delays.Due) -> str:
+    async def _execute(self, due: delays.Due, unit: Unit, later: list[Later]) -> str:
         rules = self._rules.current
         if due.rule_id == NOW:
             data = due.event_data
@@ -175,7 +181,7 @@ class Engine:
                     'delayed run %s skipped: rule "%s" is gone or disabled', due.id, due.rule_id
                 )
                 return delays.SKIPPED
-            data = await self._now(due)
+            data = await self._now(due, unit)
             if data is None or not rule.matches(data):
                 log.info('delayed run %s skipped: rule "%s" no longer matches', due.id, rule.id)
                 return delays.SKIPPED
@@ -184,18 +190,16 @@ class Engine:
             return delays.SKIPPED
         for rule in chosen:
             self._count(rule)
-            run = Run(
-                rule, due.event_name, data, due.ticket_id, due.depth + 1, f"{due.id}:{rule.id}"
-            )
-            if await self._performer.perform(run):
+            run = Run(rule, due.event_name, data, due.ticket_id, f"{due.id}:{rule.id}")
+            if await self._performer.perform(run, unit, later):
                 break
         return delays.DONE
 
-    async def _now(self, due: delays.Due) -> dict[str, Any] | None:
+    async def _now(self, due: delays.Due, unit: Unit) -> dict[str, Any] | None:
         """The event's data with the ticket, customer and inbox as they are now."""
         if due.ticket_id is None:
             return due.event_data
-        facts = await self._desk.facts(due.ticket_id)
+        facts = await unit.facts(due.ticket_id)
         return None if facts is None else {**due.event_data, **facts}
 
     def _count(self, rule: Rule) -> None:
@@ -206,7 +210,8 @@ class Engine:
         self._flushed = self._clock()
         if self._fired:
             counts, self._fired = self._fired, {}
-            await self._desk.automate(changes.fired, counts, depth=0)
+            async with self._desk.together(depth=0) as unit:
+                await unit.do(changes.fired, counts)
 
     async def _upkeep(self) -> None:
         """Renew the leases of held runs; now and then delete long-ended runs."""
