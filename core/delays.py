@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from core.db import Database, insert_for
 from core.events import Event
@@ -88,47 +87,74 @@ async def cancel(session: AsyncSession, ticket_id: int, event_name: str, now: da
 async def claim(db: Database, now: datetime, lease: timedelta, limit: int = 100) -> list[Due]:
     """Take up to ``limit`` runs that are due (or whose claimer's lease ran out).
 
-    A ticket's runs fire in order, whichever process takes them: a run is taken only when
-    no earlier run of its ticket is unfinished (pending, or claimed by anyone), so at most one
-    run per ticket is held at a time. A rival's claim not yet committed still reads as
-    pending here, so it keeps the later runs back too.
+    A ticket's runs fire in order, whichever process takes them: only the earliest unfinished
+    run of a ticket is taken, and none of a ticket whose earlier run someone holds. The
+    earliest due runs are read first (an index scan), one per ticket is chosen, and the
+    choice is claimed with a conditional UPDATE: a run a rival claimed meanwhile fails its
+    condition and is left to the rival — and the ticket's later runs, never chosen, wait.
     """
-    earlier = aliased(DelayedRun)
-    blocked = (
-        select(earlier.id)
-        .where(
-            earlier.ticket_id == DelayedRun.ticket_id,
-            earlier.state.in_((PENDING, CLAIMED)),
-            or_(
-                earlier.due_at < DelayedRun.due_at,
-                (earlier.due_at == DelayedRun.due_at) & (earlier.id < DelayedRun.id),
-            ),
-        )
-        .exists()
-    )
     async with db.transaction() as session:
         due = (
-            select(DelayedRun)
-            .where(
-                or_(
-                    (DelayedRun.state == PENDING) & (DelayedRun.due_at <= now),
-                    (DelayedRun.state == CLAIMED) & (DelayedRun.claimed_until < now),
-                ),
-                ~blocked,
-            )
+            select(DelayedRun.id, DelayedRun.ticket_id, DelayedRun.due_at)
+            .where(DelayedRun.state == PENDING, DelayedRun.due_at <= now)
             .order_by(DelayedRun.due_at, DelayedRun.id)
+            .limit(limit * 4)
+        )
+        expired = (
+            select(DelayedRun.id, DelayedRun.ticket_id, DelayedRun.due_at)
+            .where(DelayedRun.state == CLAIMED, DelayedRun.claimed_until < now)
             .limit(limit)
         )
-        if session.bind.dialect.name == "postgresql":
-            due = due.with_for_update(of=DelayedRun, skip_locked=True)
-        runs = list((await session.scalars(due)).all())
-        for run in runs:
-            run.state = CLAIMED
-            run.claimed_until = now + lease
-        return [
-            Due(r.id, r.rule_id, r.ticket_id, r.event_name, r.event_data, r.due_at, r.depth)
-            for r in runs
-        ]
+        candidates = sorted(
+            [*(await session.execute(expired)), *(await session.execute(due))],
+            key=lambda row: (row.due_at, row.id),
+        )
+        tickets = {row.ticket_id for row in candidates if row.ticket_id is not None}
+        held = (
+            set(
+                await session.scalars(
+                    select(DelayedRun.ticket_id).where(
+                        DelayedRun.ticket_id.in_(tickets),
+                        DelayedRun.state == CLAIMED,
+                        DelayedRun.claimed_until >= now,
+                    )
+                )
+            )
+            if tickets
+            else set()
+        )
+        chosen: list[int] = []
+        for row in candidates:
+            if row.ticket_id is not None:
+                if row.ticket_id in held:
+                    continue
+                held.add(row.ticket_id)  # later runs of the ticket wait for this one
+            chosen.append(row.id)
+            if len(chosen) == limit:
+                break
+        if not chosen:
+            return []
+        claimed = await session.execute(
+            update(DelayedRun)
+            .where(
+                DelayedRun.id.in_(chosen),
+                or_(
+                    DelayedRun.state == PENDING,
+                    (DelayedRun.state == CLAIMED) & (DelayedRun.claimed_until < now),
+                ),
+            )
+            .values(state=CLAIMED, claimed_until=now + lease)
+            .returning(
+                DelayedRun.id,
+                DelayedRun.rule_id,
+                DelayedRun.ticket_id,
+                DelayedRun.event_name,
+                DelayedRun.event_data,
+                DelayedRun.due_at,
+                DelayedRun.depth,
+            )
+        )
+        return sorted((Due(*row) for row in claimed), key=lambda d: (d.due_at, d.id))
 
 
 async def finish(db: Database, run_id: int, state: str, now: datetime) -> None:
