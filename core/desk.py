@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import edits, inbound, presses, tickets
+from core import edits, inbound, presses, reach, tickets
 from core.bus import EventBus
 from core.clock import utcnow
 from core.db import Database
@@ -103,6 +103,12 @@ class Desk:
 
     async def set_status(self, number: int, agent: Agent, status: TicketStatus) -> Ticket:
         return await self._run(tickets.set_status, number, agent, status)
+
+    async def unreachable(self, inbox: str, external_id: str, reason: str) -> bool:
+        """The platform says this customer cannot be messaged (unsubscribed, blocked): their
+        queued and later messages fail at once with ``reason``, until they write again.
+        Returns whether the customer was known."""
+        return await self._run(reach.unreachable, inbox, external_id, reason)
 
     async def sync_inboxes(self, inboxes: Iterable[tuple[str, str]]) -> None:
         """Make sure every configured (name, channel) inbox has its row."""

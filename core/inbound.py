@@ -146,6 +146,7 @@ async def _customer_and_live_ticket(
 _FIND = (
     select(
         Identity.id.label("identity_id"),
+        Identity.unreachable_since,
         Customer.id.label("customer_id"),
         Customer.name.label("customer_name"),
         Customer.email.label("customer_email"),
@@ -220,6 +221,12 @@ async def _known_customer(
         changes["email"] = inbound.customer_email
     if changes:
         await conn.execute(update(Customer).where(Customer.id == found.customer_id).values(changes))
+    if found.unreachable_since is not None:  # they wrote: they can be answered again
+        await conn.execute(
+            update(Identity)
+            .where(Identity.id == found.identity_id)
+            .values(unreachable_since=None, unreachable_reason=None)
+        )
     return _Customer(
         found.customer_id,
         found.identity_id,

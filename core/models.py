@@ -120,6 +120,10 @@ class Identity(Base):
     inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id"))
     external_id: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the platform says the customer cannot be messaged here (unsubscribed from the
+    # bot, blocked the community, …); cleared when they write again.
+    unreachable_since: Mapped[datetime | None]
+    unreachable_reason: Mapped[str | None] = mapped_column(String(200))
     customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
 
 

@@ -70,12 +70,20 @@ class Claimed:
     item: OutboxItem
     outbound: Outbound
     channel: str
+    unreachable: str | None = None  # why the platform said the customer cannot be messaged
 
 
 async def load(session: AsyncSession, item_id: int) -> Claimed:
     row = (
         await session.execute(
-            select(OutboxItem, Message, Ticket.number, Inbox, Identity.external_id)
+            select(
+                OutboxItem,
+                Message,
+                Ticket.number,
+                Inbox,
+                Identity.external_id,
+                Identity.unreachable_reason,
+            )
             .join(Message, Message.id == OutboxItem.message_id)
             .join(Ticket, Ticket.id == Message.ticket_id)
             .join(Inbox, Inbox.id == OutboxItem.inbox_id)
@@ -83,7 +91,7 @@ async def load(session: AsyncSession, item_id: int) -> Claimed:
             .where(OutboxItem.id == item_id)
         )
     ).one()
-    item, message, number, inbox, external_id = row
+    item, message, number, inbox, external_id, unreachable = row
     outbound = Outbound(
         outbox_id=item.id,
         message_id=message.id,
@@ -96,7 +104,7 @@ async def load(session: AsyncSession, item_id: int) -> Claimed:
         attachments=tuple(message.attachments),
         author_name=message.author.name if message.author else None,
     )
-    return Claimed(item, outbound, inbox.channel)
+    return Claimed(item, outbound, inbox.channel, unreachable)
 
 
 async def system_note(session: AsyncSession, message_id: int, text: str, now: datetime) -> None:

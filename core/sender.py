@@ -180,6 +180,11 @@ class Sender:
             try:
                 if channel is None:
                     raise DeliveryError(f"no adapter is running for inbox {out.inbox!r}")
+                if claimed.unreachable:
+                    raise DeliveryError(
+                        f"the customer cannot be messaged here: {claimed.unreachable}",
+                        permanent=True,
+                    )
                 sent = await channel.send(out)
             except DeliveryError as exc:
                 return await self._failed(claimed, exc)
