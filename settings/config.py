@@ -169,7 +169,63 @@ class TelegramInbox(_Inbox):
         return int(self.token.split(":", 1)[0])
 
 
-InboxConfig = Annotated[WebchatInbox | TelegramInbox, Field(discriminator="channel")]
+def _api_base(url: str, example: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f'expected the API\'s base address, e.g. "{example}"')
+    return url.rstrip("/")
+
+
+class VkInbox(_Inbox):
+    """A VK community's messages, by the Callback API (a webhook) or the Bots Long Poll API."""
+
+    channel: Literal["vk"]
+    token: str = Field(min_length=20)  # the community's access token (messages rights)
+    group_id: int = Field(gt=0)
+    mode: Literal["callback", "longpoll"] = "callback"
+    secret: str | None = Field(None, pattern=r"^[A-Za-z0-9]{8,50}$")
+    confirmation: str | None = Field(None, min_length=1, max_length=50)
+    api_url: str = "https://api.vk.com/method"
+    greeting: Texts = Texts(
+        en="Hello! Write your question here and we will answer in this chat.",
+        ru="Здравствуйте! Напишите вопрос — мы ответим в этом чате.",
+    )
+
+    @field_validator("api_url")
+    @classmethod
+    def _base(cls, url: str) -> str:
+        return _api_base(url, "https://api.vk.com/method")
+
+    @model_validator(mode="after")
+    def _callback_needs(self) -> VkInbox:
+        if self.mode == "callback" and not (self.secret and self.confirmation):
+            raise ValueError(
+                'secret and confirmation: both required when mode = "callback" (the secret key '
+                "and the confirmation string from the community's Callback API settings)"
+            )
+        return self
+
+
+class ViberInbox(_Inbox):
+    """A Viber bot (the REST Bot API); its webhook needs ``web.public_url`` over https."""
+
+    channel: Literal["viber"]
+    token: str = Field(min_length=20)  # the bot's authentication token
+    sender_name: str = Field("Support", min_length=1, max_length=28)
+    api_url: str = "https://chatapi.viber.com/pa"
+    greeting: Texts = Texts(
+        en="Hello! Write your question here and we will answer in this chat.",
+        ru="Здравствуйте! Напишите вопрос — мы ответим в этом чате.",
+    )
+
+    @field_validator("api_url")
+    @classmethod
+    def _base(cls, url: str) -> str:
+        return _api_base(url, "https://chatapi.viber.com/pa")
+
+
+InboxConfig = Annotated[
+    WebchatInbox | TelegramInbox | VkInbox | ViberInbox, Field(discriminator="channel")
+]
 
 
 class Config(_Section):
