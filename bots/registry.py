@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from bots.telegram.channel import TelegramChannel
+from bots.viber.channel import ViberChannel
 from bots.webchat.channel import WebchatChannel
 from core.channels import Channel
 from core.desk import Desk
-from settings.config import Config, TelegramInbox, WebchatInbox
+from settings.config import Config, TelegramInbox, ViberInbox, WebchatInbox
 
 
 def build_channels(
@@ -25,4 +26,8 @@ def build_channels(
             bot = TelegramChannel(inbox, desk, config.locale, config.web.base_url)
             bot.mount(app)
             channels[inbox.name] = bot
+        elif isinstance(inbox, ViberInbox):
+            viber = ViberChannel(inbox, desk, config.locale, config.web.base_url)
+            viber.mount(app)
+            channels[inbox.name] = viber
     return channels

@@ -42,6 +42,7 @@ class Received:
     message_id: int
     duplicate: bool = False
     new_ticket: bool = False
+    first_press: bool = True  # for a press: False when the customer pressed this button before
 
 
 async def receive(work: Work, inbound: Inbound) -> Received:

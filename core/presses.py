@@ -63,4 +63,4 @@ async def press(work: Work, pressed: Press) -> Received:
         message=message_snapshot(message),
     )
     log.info("button %s pressed (payload %s)", button.id, button.payload)
-    return Received(ticket.number, message.id)
+    return Received(ticket.number, message.id, first_press=first)
