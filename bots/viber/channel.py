@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from aiohttp import web
 
@@ -125,5 +126,13 @@ class ViberChannel:
         if not signature.valid(body, request.headers.get(signature.HEADER), self.inbox.token):
             raise web.HTTPForbidden(text=f"wrong or missing {signature.HEADER}")
         callback = Callback.model_validate_json(body)
+        started = time.monotonic()
         answer = await self.callbacks.handle(callback)
+        log.info(
+            "inbox %s: %s callback %s handled in %.0f ms",
+            self.inbox.name,
+            callback.event,
+            callback.message_token,
+            (time.monotonic() - started) * 1000,
+        )
         return web.json_response(answer) if answer else web.Response(text="ok")
