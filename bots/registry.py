@@ -6,10 +6,11 @@ from aiohttp import web
 
 from bots.telegram.channel import TelegramChannel
 from bots.viber.channel import ViberChannel
+from bots.vk.channel import VkChannel
 from bots.webchat.channel import WebchatChannel
 from core.channels import Channel
 from core.desk import Desk
-from settings.config import Config, TelegramInbox, ViberInbox, WebchatInbox
+from settings.config import Config, TelegramInbox, ViberInbox, VkInbox, WebchatInbox
 
 
 def build_channels(
@@ -30,4 +31,8 @@ def build_channels(
             viber = ViberChannel(inbox, desk, config.locale, config.web.base_url)
             viber.mount(app)
             channels[inbox.name] = viber
+        elif isinstance(inbox, VkInbox):
+            vk = VkChannel(inbox, desk, config.locale)
+            vk.mount(app)
+            channels[inbox.name] = vk
     return channels

@@ -1,0 +1,132 @@
+"""Sending to VK, and what its refusals mean for the sender.
+
+VK de-duplicates ``messages.send`` by ``random_id`` within a dialog: a message sent again with
+the same one is not delivered twice. Each piece of an outbox message gets a ``random_id``
+derived from the outbox row, so a retry after a lost answer never sends twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import aiohttp
+from vkbottle import VKAPIError
+
+from bots.vk.api import VkApi, VkUnavailable
+from bots.vk.keyboards import keyboard
+from core.channels import DeliveryError, Sent
+from core.messages import Outbound
+
+MAX_TEXT = 4096
+TOO_MANY_REQUESTS, FLOOD_CONTROL = 6, 9
+# The customer does not take messages from the community: blacklisted it (900), did not allow
+# or forbade them (901), or their privacy settings refuse them (902).
+CUSTOMER_REFUSES = {900, 901, 902}
+# Retrying cannot help: the token or its rights (5, 7, 15, 27), the request (100, 911-914…).
+PERMANENT = {5, 7, 15, 27, 100, 113, 911, 912, 913, 914, 917, 921, 945, 946}
+_RETRY_SECONDS = {TOO_MANY_REQUESTS: 1.0, FLOOD_CONTROL: 30.0}
+
+
+class CustomerRefuses(DeliveryError):
+    """Permanent: the customer cannot be messaged from this community until they write."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, permanent=True)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A message with buttons as sent: enough to show the choice once one is pressed."""
+
+    text: str
+    labels: dict[str, str]
+
+
+class SentKeyboards:
+    """The last messages with buttons sent (in memory): a press names its message by the
+    dialog and ``conversation_message_id``, and the edit needs the text and the labels."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._shown: OrderedDict[tuple[int, int], Shown] = OrderedDict()
+
+    def remember(self, peer_id: int, cmid: int, shown: Shown) -> None:
+        self._shown[(peer_id, cmid)] = shown
+        if len(self._shown) > self._size:
+            self._shown.popitem(last=False)
+
+    def get(self, peer_id: int, cmid: int) -> Shown | None:
+        return self._shown.get((peer_id, cmid))
+
+
+def random_id(key: str, piece: int = 0) -> int:
+    """A positive 31-bit id, the same for the same outbox row and piece on every attempt."""
+    digest = hashlib.blake2b(f"{key}/{piece}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") & 0x7FFFFFFF or 1
+
+
+async def send(api: VkApi, out: Outbound, keyboards: SentKeyboards) -> Sent:
+    """Send ``out`` to its dialog: long texts in several messages, buttons on the last one."""
+    peer_id = int(out.external_id)
+    pieces = split(out.text)
+    first: str | None = None
+    with refusals(out):
+        for i, piece in enumerate(pieces):
+            last = i == len(pieces) - 1
+            [result] = await api.call(
+                "messages.send",
+                peer_ids=str(peer_id),
+                random_id=random_id(out.key, i),
+                message=piece,
+                keyboard=keyboard(out.buttons) if last else None,
+            )
+            if "error" in result:
+                raise VKAPIError[int(result["error"]["code"])](
+                    error_msg=str(result["error"].get("description", "messages.send failed"))
+                )
+            cmid = int(result.get("conversation_message_id") or 0)
+            first = first or f"{peer_id}:{cmid}"
+            if last and out.buttons and cmid:
+                keyboards.remember(
+                    peer_id, cmid, Shown(piece, {b.id: b.label for b in out.buttons})
+                )
+    assert first is not None
+    return Sent(platform_message_id=first)
+
+
+async def say(api: VkApi, peer_id: int, text: str, key: str) -> None:
+    """A plain message (a greeting, a polite refusal); ``key`` names it for ``random_id``."""
+    await api.call("messages.send", peer_id=peer_id, random_id=random_id(key), message=text)
+
+
+@contextlib.contextmanager
+def refusals(out: Outbound) -> Iterator[None]:
+    """VK's errors as DeliveryError: permanent when retrying cannot help."""
+    try:
+        yield
+    except VKAPIError as exc:
+        code = exc.code
+        reason = f"VK error {code} in dialog {out.external_id} (outbox {out.outbox_id}): {exc}"
+        if code in _RETRY_SECONDS:
+            wait = _RETRY_SECONDS[code]
+            raise DeliveryError(f"{reason}; retry after {wait:g}s", retry_after=wait) from exc
+        if code in CUSTOMER_REFUSES:
+            raise CustomerRefuses(reason) from exc
+        raise DeliveryError(reason, permanent=code in PERMANENT) from exc
+    except (TimeoutError, aiohttp.ClientError, VkUnavailable) as exc:
+        raise DeliveryError(f"VK unreachable: {type(exc).__name__}: {exc}") from exc
+
+
+def split(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Pieces of at most ``limit`` characters, cut at a line break or space when there is one."""
+    pieces = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n ")
+    return [*pieces, text]
