@@ -52,4 +52,5 @@ class LiveRules:
         async for _changes in awatch(
             self.directory, debounce=300, step=100, stop_event=stop, recursive=False
         ):
-            self.reload()
+            # Compiling a large set takes a while: off the event loop, so nothing stalls.
+            await asyncio.to_thread(self.reload)

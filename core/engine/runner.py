@@ -45,7 +45,7 @@ class Engine:
         clock: Callable[[], datetime] = utcnow,
         lease: timedelta = timedelta(seconds=60),
         poll: float = 0.5,
-        batch: int = 500,
+        batch: int = 200,
         parallel: int = 64,
     ) -> None:
         self._desk = desk
