@@ -4,12 +4,14 @@ the running service's Callback API webhook."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 from bots.vk.delivery import random_id
+from bots.vk.keyboards import keyboard
 from core import queries
-from core.messages import Button
+from core.messages import Button, OutButton
 from core.models import Delivery
 from tests.fakes.vk import FakeVk
 from tests.service import Running
@@ -99,3 +101,18 @@ async def test_long_texts_are_split_at_4096_characters(svc: Running, vk: FakeVk)
     first, second = vk.params_of("messages.send")
     assert len(first["message"]) <= 4096 and "keyboard" not in first
     assert "keyboard" in second and first["random_id"] != second["random_id"]
+
+
+def test_keyboards_keep_within_vk_limits():
+    buttons = [OutButton(f"id{i}", f"Choice {i} " + "x" * 50) for i in range(8)]
+    board = json.loads(keyboard(buttons) or "")
+    assert len(board["buttons"]) == 6 and len(board["buttons"][-1]) == 3
+    labels = [b["action"]["label"] for row in board["buttons"] for b in row]
+    assert all(len(label) == 40 and label.endswith("…") for label in labels)
+    assert keyboard([]) is None
+
+
+def test_random_ids_are_stable_per_outbox_row_and_piece():
+    assert random_id("otklik-7", 0) == random_id("otklik-7", 0)
+    assert len({random_id("otklik-7", 0), random_id("otklik-7", 1), random_id("otklik-8", 0)}) == 3
+    assert all(0 < random_id(f"otklik-{i}") < 2**31 for i in range(1000))

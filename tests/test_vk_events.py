@@ -189,3 +189,13 @@ async def test_event_types_we_do_not_use_get_ok_and_change_nothing(svc: Running,
     await delivered(vk, svc, vk.envelope("wall_post_new", {"id": 1, "text": "news"}))
     await delivered(vk, svc, vk.envelope("message_typing_state", {"state": "typing"}))
     assert await tickets(svc.state.db) == [] and vk.calls == []
+
+
+async def test_an_edited_message_is_stored_as_an_edit(svc: Running, vk: FakeVk):
+    original = vk.message_new(ALICE, "helo")
+    await delivered(vk, svc, original)
+    changed = dict(original["object"]["message"], text="hello", update_time=1_800_000_000)
+    await delivered(vk, svc, vk.envelope("message_edit", changed))
+    [ticket] = await tickets(svc.state.db)
+    [message] = await queries.messages(svc.state.db, ticket.id)
+    assert message.text == "hello" and [e["text"] for e in message.edits] == ["helo"]
