@@ -37,7 +37,14 @@ async def press(work: Work, pressed: Press) -> Received:
     ticket = await work.session.get(Ticket, button.ticket_id)
     assert ticket is not None, "a button's ticket always exists"
     bind(ticket=ticket.number)
-    first = button.pressed_at is None
+    # The first press of a message's buttons is the choice; a later one (the same button or
+    # another of them) is recorded, but rules and adapters can tell it from the choice.
+    earlier = await work.session.scalar(
+        select(Button.id)
+        .where(Button.message_id == button.message_id, Button.pressed_at.is_not(None))
+        .limit(1)
+    )
+    first = earlier is None
     button.pressed_at = button.pressed_at or work.now
     message = Message(
         ticket_id=ticket.id,

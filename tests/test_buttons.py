@@ -49,6 +49,22 @@ async def test_replayed_press_is_recorded_once(
     assert again.duplicate and again.message_id == first.message_id
 
 
+async def test_the_first_press_of_a_message_s_buttons_is_the_choice(
+    desk: Desk, offered: tuple[int, list[str]], recorder: Recorder
+):
+    _, (yes, no) = offered
+    chose = await desk.press(Press(inbox="web", external_id="alice", button_id=yes))
+    changed = await desk.press(Press(inbox="web", external_id="alice", button_id=no))
+    again = await desk.press(Press(inbox="web", external_id="alice", button_id=yes))
+    assert (chose.first_press, changed.first_press, again.first_press) == (True, False, False)
+    presses = [e.data["button"] for e in recorder.events if e.name == events.BUTTON_PRESSED]
+    assert [(b["payload"], b["first_press"]) for b in presses] == [
+        ("solved:yes", True),
+        ("solved:no", False),
+        ("solved:yes", False),
+    ]
+
+
 @pytest.mark.parametrize(
     ("who", "button", "reason"),
     [

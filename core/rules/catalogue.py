@@ -132,7 +132,11 @@ BUTTON = _group(
     Field("id", Kind.TEXT, "the button's opaque id"),
     Field("label", Kind.TEXT, "the label the customer saw"),
     Field("payload", Kind.TEXT, "the payload the rule that offered the button gave it"),
-    Field("first_press", Kind.BOOLEAN, "false when the customer pressed it before"),
+    Field(
+        "first_press",
+        Kind.BOOLEAN,
+        "false when one of the message's buttons was pressed before: the first press is the choice",
+    ),
     Field("message_id", Kind.NUMBER, "the id of the message that carried the button"),
 )
 AGENT = (
