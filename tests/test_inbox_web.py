@@ -194,6 +194,7 @@ async def test_filters_narrow_the_list(service: Running):
         found = await (await http.get("/inbox?q=delivery&partial=1")).text()
         bad = await http.get("/inbox?status=nonsense")
     assert "Refund please" in mine and "Delivery question" not in mine
+    assert 'class="channel channel-webchat">webchat<' in mine  # every row names its channel
     assert "Delivery question" in found and "Refund please" not in found
     assert bad.status == 400
 
