@@ -223,8 +223,59 @@ class ViberInbox(_Inbox):
         return _api_base(url, "https://chatapi.viber.com/pa")
 
 
+_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[?[0-9A-Fa-f:.]+\]?$")
+_ADDRESS = re.compile(r"^[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}$")
+TlsMode = Literal["ssl", "starttls", "none"]
+
+
+class MailServer(_Section):
+    """Where an email inbox reads (IMAP) or sends (SMTP); ``tls``: "ssl" (TLS from the first
+    byte), "starttls" (plain, then upgraded) or "none" (plain text: only on a trusted link)."""
+
+    host: str
+    port: int = Field(ge=1, le=65535)
+    user: str = Field(min_length=1)
+    password: str = Field(min_length=1)  # normally "${ENV}"
+    tls: TlsMode = "ssl"
+
+    @field_validator("host")
+    @classmethod
+    def _hostname(cls, host: str) -> str:
+        if not _HOST.match(host):
+            raise ValueError(
+                f'expected a host name or IP address such as "imap.example.com", got "{host}"'
+            )
+        return host
+
+
+class EmailInbox(_Inbox):
+    """A mailbox: new mail is read by IMAP (IDLE, else every ``poll_seconds``), answers go
+    out by SMTP from ``address``."""
+
+    channel: Literal["email"]
+    address: str
+    imap: MailServer
+    smtp: MailServer
+    poll_seconds: float = Field(60.0, ge=1, le=3600)  # when the IMAP server lacks IDLE
+    max_attachment_bytes: int = Field(10_485_760, ge=0)
+
+    @field_validator("address")
+    @classmethod
+    def _mail_address(cls, address: str) -> str:
+        if not _ADDRESS.match(address):
+            raise ValueError(
+                f'expected an email address such as "support@example.com", got "{address}"'
+            )
+        return address.lower()
+
+    @property
+    def domain(self) -> str:
+        return self.address.rsplit("@", 1)[1]
+
+
 InboxConfig = Annotated[
-    WebchatInbox | TelegramInbox | VkInbox | ViberInbox, Field(discriminator="channel")
+    WebchatInbox | TelegramInbox | VkInbox | ViberInbox | EmailInbox,
+    Field(discriminator="channel"),
 ]
 
 
