@@ -1,5 +1,7 @@
 """The rule engine: immediate and delayed runs, stop, cancellation, re-checks, restarts."""
 
+import asyncio
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -8,6 +10,10 @@ from sqlalchemy import select
 
 from core import delays
 from core.db import Database
+from core.desk import Unit
+from core.engine.perform import Later, Performer, Run
+from core.engine.runner import Engine
+from core.messages import Inbound
 from core.models import DelayedRun, Role, RuleStat, TicketStatus
 from tests.engine import Rig, make_engine, rig
 from tests.people import make_agent
@@ -208,3 +214,33 @@ async def test_runs_due_later_are_not_fired_early(r: Rig):
     number = await r.say("hello")
     await close(r, number)
     assert await delays.next_due(r.db) == r.clock() + timedelta(hours=2)
+
+
+class Stuck(Performer):
+    """Actions that never end: a run caught by a stop."""
+
+    def __init__(self) -> None:
+        super().__init__("en")
+        self.entered = asyncio.Event()
+
+    async def perform(self, run: Run, unit: Unit, later: list[Later]) -> bool:
+        self.entered.set()
+        await asyncio.sleep(3600)
+        return False
+
+
+async def test_a_run_cut_short_by_a_stop_goes_back_and_fires_once_later(r: Rig):
+    r.write(ACK)
+    await r.desk.receive(Inbound(inbox="web", external_id="alice", text="hello"))
+    stuck = Stuck()
+    engine = Engine(r.desk, r.rules, stuck, clock=r.clock)
+    running = asyncio.create_task(engine.run())
+    await asyncio.wait_for(stuck.entered.wait(), 10)
+    await engine.stop(grace=0.1)
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    async with r.db.reading() as s:
+        assert (await s.scalars(select(DelayedRun.state))).all() == [delays.PENDING]
+    assert await r.engine.fire_due() == 1
+    assert await r.texts(1) == ["Request #1 registered"]

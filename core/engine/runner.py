@@ -105,7 +105,9 @@ class Engine:
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop firing: runs not started go back to pending for any runner to take; started
-        ones get ``grace`` seconds to finish, then are left to their lease."""
+        ones get ``grace`` seconds to finish, then are cancelled (their transaction rolls back)
+        and go back too. A run whose commit got through stays done: release touches only
+        runs still claimed."""
         self._stopping = True
         waiting = list(self._held - self._started)
         if waiting:
@@ -117,9 +119,11 @@ class Engine:
             for task in late:
                 task.cancel()
             if late:
-                log.warning(
-                    "%d rule run(s) still running at stop; their lease will expire", len(late)
-                )
+                await asyncio.wait(late)
+                log.warning("%d rule run(s) cut short at stop; they will run again", len(late))
+        if self._held:
+            await delays.release(self._db, list(self._held))
+            self._held.clear()
         with contextlib.suppress(Exception):
             await self._flush_stats()
         await self._performer.close()
@@ -130,7 +134,16 @@ class Engine:
         room = self._batch - len(self._held)
         if room <= 0:
             return 0
-        due = await delays.claim(self._db, self._clock(), self._lease, limit=room)
+        claiming = asyncio.ensure_future(
+            delays.claim(self._db, self._clock(), self._lease, limit=room)
+        )
+        try:
+            due = await asyncio.shield(claiming)
+        except asyncio.CancelledError:
+            # Stopped mid-claim: the rows may be claimed already. Learn which, so that stop()
+            # hands them back instead of leaving them to their lease.
+            self._held.update(run.id for run in await claiming)
+            raise
         for run in due:  # at most one per ticket: its next one is claimable once it is done
             self._held.add(run.id)
             worker = asyncio.create_task(self._work(run))
