@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core import events
+from core import events, replies
 from core.errors import InvalidInput
 from core.inboxes import InboxRef
 from core.logctx import bind
@@ -46,7 +46,8 @@ class Received:
 
 
 async def receive(work: Work, inbound: Inbound) -> Received:
-    """Store a customer's message once, on their live ticket in that inbox or on a new one.
+    """Store a customer's message once, on their live ticket in that inbox or on a new one
+    (an email: on the ticket its thread names, see core/replies.py).
 
     Replays are rare, so the message is inserted without looking first: a replay breaks the
     unique (inbox, platform message id) constraint, the Desk runs the unit of work again, and
@@ -64,11 +65,14 @@ async def receive(work: Work, inbound: Inbound) -> Received:
         customer = await _new_customer(conn, work, inbox, inbound)
     else:
         customer = await _known_customer(conn, found, inbox, inbound)
-    new_ticket = found is None or found.ticket_id is None
-    if new_ticket:
+    live = found if found is not None and found.ticket_id is not None else None
+    if inbound.thread is not None and found is not None:
+        live = await replies.ticket_of(conn, inbox, customer.id, inbound.thread)
+    new_ticket = live is None
+    if live is None:
         ticket = await _open_ticket(conn, work, inbox, customer, inbound)
     else:
-        ticket = _facts(found, customer, inbox)
+        ticket = _facts(live, customer, inbox)
     if ticket.status == TicketStatus.WAITING:
         ticket = await _reopen_waiting(conn, work, ticket)
     bind(ticket=ticket.number)
@@ -81,6 +85,7 @@ async def receive(work: Work, inbound: Inbound) -> Received:
         "text": inbound.text,
         "attachments": [a.as_dict() for a in inbound.attachments],
         "platform_message_id": inbound.platform_message_id,
+        "subject": inbound.thread and inbound.thread.subject[:200],
         "created_at": inbound.received_at or work.now,
     }
     message_id = await conn.scalar(_INSERT_MESSAGE, values)
@@ -151,15 +156,7 @@ _FIND = (
         Customer.id.label("customer_id"),
         Customer.name.label("customer_name"),
         Customer.email.label("customer_email"),
-        Ticket.id.label("ticket_id"),
-        Ticket.number,
-        Ticket.subject,
-        Ticket.status,
-        Ticket.priority,
-        Ticket.tags,
-        Ticket.created_at,
-        Ticket.assignee_id,
-        Agent.name.label("assignee_name"),
+        *replies.TICKET_COLUMNS,
     )
     .join(Customer, Customer.id == Identity.customer_id)
     .outerjoin(
@@ -257,7 +254,8 @@ def _facts(found: Row[Any], customer: _Customer, inbox: InboxRef) -> Facts:
 async def _open_ticket(
     conn: AsyncConnection, work: Work, inbox: InboxRef, customer: _Customer, inbound: Inbound
 ) -> Facts:
-    subject = " ".join(inbound.text.split())[:SUBJECT_LENGTH] or (
+    first_words = (inbound.thread and inbound.thread.subject) or inbound.text
+    subject = " ".join(first_words.split())[:SUBJECT_LENGTH] or (
         inbound.attachments[0].name or inbound.attachments[0].kind
     )
     row = (

@@ -55,6 +55,18 @@ class Button:
 
 
 @dataclass(frozen=True)
+class MailThread:
+    """How an email finds its ticket. Chats leave ``Inbound.thread`` unset and write on the
+    customer's live ticket; an email joins the ticket one of ``references`` (its In-Reply-To
+    and References, Message-IDs as sent) names, else the ticket ``[#N]`` in its subject names
+    (if it is the same customer's), else opens a new ticket with ``subject``."""
+
+    subject: str = ""
+    references: tuple[str, ...] = ()
+    ticket_number: int | None = None
+
+
+@dataclass(frozen=True)
 class Inbound:
     """A customer's message as an adapter hands it to the core."""
 
@@ -66,6 +78,7 @@ class Inbound:
     customer_name: str | None = None
     customer_email: str | None = None
     received_at: datetime | None = None
+    thread: MailThread | None = None  # email only: how the message finds its ticket
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,11 @@ class Outbound:
     attachments: tuple[dict[str, Any], ...] = field(default=())
     author_name: str | None = None
     subject: str | None = None  # for email: the subject line
+    ticket_subject: str = ""
+    # Email only: platform ids of the ticket's earlier messages in this inbox (the customer's
+    # and ours), oldest first; the last of the customer's is what this one answers.
+    references: tuple[str, ...] = ()
+    in_reply_to: str | None = None
 
     @property
     def key(self) -> str:

@@ -230,7 +230,11 @@ class OutboxItem(Base):
     """One outgoing message and its delivery state; written with the change that caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # An email reply names what it answers by the Message-ID we sent (core/replies.py).
+        Index("ix_outbox_inbox_platform_message", "inbox_id", "platform_message_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
     inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id"))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.messages import Outbound, OutButton
@@ -80,6 +80,7 @@ async def load(session: AsyncSession, item_id: int) -> Claimed:
                 OutboxItem,
                 Message,
                 Ticket.number,
+                Ticket.subject,
                 Inbox,
                 Identity.external_id,
                 Identity.unreachable_reason,
@@ -91,7 +92,8 @@ async def load(session: AsyncSession, item_id: int) -> Claimed:
             .where(OutboxItem.id == item_id)
         )
     ).one()
-    item, message, number, inbox, external_id, unreachable = row
+    item, message, number, ticket_subject, inbox, external_id, unreachable = row
+    thread = await _thread(session, message) if inbox.channel == "email" else _NO_THREAD
     outbound = Outbound(
         outbox_id=item.id,
         message_id=message.id,
@@ -103,8 +105,50 @@ async def load(session: AsyncSession, item_id: int) -> Claimed:
         buttons=tuple(OutButton(b.id, b.label) for b in message.buttons),
         attachments=tuple(message.attachments),
         author_name=message.author.name if message.author else None,
+        ticket_subject=ticket_subject,
+        references=thread.references,
+        in_reply_to=thread.in_reply_to,
     )
     return Claimed(item, outbound, inbox.channel, unreachable)
+
+
+@dataclass(frozen=True)
+class _Thread:
+    references: tuple[str, ...] = ()
+    in_reply_to: str | None = None
+
+
+_NO_THREAD = _Thread()
+_THREAD_LENGTH = 20  # the newest ids are enough for any mail client to thread
+
+
+async def _thread(session: AsyncSession, message: Message) -> _Thread:
+    """The platform ids of the ticket's earlier mail in this inbox, the customer's and ours:
+    the References of an email, the customer's last one its In-Reply-To."""
+    rows = (
+        await session.execute(
+            select(
+                Message.direction,
+                func.coalesce(Message.platform_message_id, OutboxItem.platform_message_id),
+            )
+            .outerjoin(OutboxItem, OutboxItem.message_id == Message.id)
+            .where(
+                Message.ticket_id == message.ticket_id,
+                Message.inbox_id == message.inbox_id,
+                Message.id < message.id,
+                Message.internal.is_(False),
+                or_(
+                    Message.platform_message_id.is_not(None),
+                    OutboxItem.platform_message_id.is_not(None),
+                ),
+            )
+            .order_by(Message.id.desc())
+            .limit(_THREAD_LENGTH)
+        )
+    ).all()
+    ids = tuple(reversed([platform_id for _, platform_id in rows]))
+    customers = (platform_id for direction, platform_id in rows if direction == Direction.IN)
+    return _Thread(ids, next(customers, None))
 
 
 async def system_note(session: AsyncSession, message_id: int, text: str, now: datetime) -> None:
