@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config.toml
 
-.PHONY: run test bench lint migrate services browser clean
+.PHONY: run test bench lint migrate services browser mailserver clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,11 +30,15 @@ services:
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# Debian's dovecot for the email tests (they start their own in a throw-away folder).
+mailserver:
+	@test -x /usr/sbin/dovecot || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(STAMP) services browser lint
+test: $(STAMP) services browser mailserver lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP) services

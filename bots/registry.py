@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bots.email.channel import EmailChannel
 from bots.telegram.channel import TelegramChannel
 from bots.viber.channel import ViberChannel
 from bots.vk.channel import VkChannel
 from bots.webchat.channel import WebchatChannel
 from core.channels import Channel
 from core.desk import Desk
-from settings.config import Config, TelegramInbox, ViberInbox, VkInbox, WebchatInbox
+from settings.config import (
+    Config,
+    EmailInbox,
+    TelegramInbox,
+    ViberInbox,
+    VkInbox,
+    WebchatInbox,
+)
 
 
 def build_channels(
@@ -35,4 +43,8 @@ def build_channels(
             vk = VkChannel(inbox, desk, config.locale)
             vk.mount(app)
             channels[inbox.name] = vk
+        elif isinstance(inbox, EmailInbox):
+            mail = EmailChannel(inbox, desk, config.locale, config.var_dir)
+            mail.mount(app)
+            channels[inbox.name] = mail
     return channels

@@ -1,0 +1,142 @@
+"""One email inbox: its IMAP reading loop, its SMTP sender, its attachments folder.
+
+A message is marked \\Seen in the mailbox only after the core stored it (or decided it opens
+nothing: an auto-reply, a bounce); mail that cannot be read at all stays in the mailbox,
+flagged for a person, with the reason in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from aiohttp import web
+
+from bots.email import delivery, translate, watch
+from bots.email.compose import compose
+from bots.email.files import FileStore
+from bots.email.parse import Mail, parse
+from core.channels import Sent
+from core.desk import Desk
+from core.errors import InvalidInput
+from core.i18n import text
+from core.messages import MAX_TEXT, Outbound
+from settings.config import EmailInbox
+
+log = logging.getLogger("otklik.email")
+SEEN = "\\Seen"
+FLAGGED = "\\Seen \\Flagged"  # kept for a person to look at
+
+
+class EmailChannel:
+    # What email offers the core: long texts, files; buttons only as labels to reply with.
+    max_text = MAX_TEXT
+    buttons = False
+    edits = False
+
+    def __init__(self, inbox: EmailInbox, desk: Desk, locale: str, var_dir: Path) -> None:
+        self.inbox = inbox
+        self.desk = desk
+        self.locale = locale
+        self.files = FileStore(var_dir / "email" / inbox.name)
+        self._reading: asyncio.Task[None] | None = None
+
+    # -- the core's side -------------------------------------------------------------------
+
+    async def send(self, outbound: Outbound) -> Sent:
+        mail = compose(outbound, self.inbox, self.locale)
+        what = f"{outbound.external_id} (outbox {outbound.outbox_id})"
+        try:
+            await delivery.send(self.inbox.smtp, mail, what)
+        except delivery.CustomerRefuses as exc:
+            await self.desk.unreachable(self.inbox.name, outbound.external_id, exc.reason[:200])
+            raise
+        return Sent(platform_message_id=str(mail["Message-ID"]))
+
+    async def open_file(self, file_id: str) -> bytes:
+        return await self.files.open(file_id)
+
+    # -- the mailbox's side ----------------------------------------------------------------
+
+    async def handle(self, raw: bytes) -> str:
+        """Store one fetched message; the flags to mark it with. Raises (and the message is
+        read again later) when the core could not store it, e.g. the database is down."""
+        try:
+            mail = parse(raw)
+        except Exception as exc:
+            log.error(
+                "inbox %s: unreadable message (%s bytes) left flagged: %s: %s",
+                self.inbox.name,
+                len(raw),
+                type(exc).__name__,
+                exc,
+            )
+            return FLAGGED
+        for problem in mail.problems:
+            log.warning("inbox %s: message %s: %s", self.inbox.name, mail.message_id, problem)
+        if reason := self._ignored(mail):
+            log.info(
+                "inbox %s: message %s from %r ignored: %s",
+                self.inbox.name,
+                mail.message_id,
+                mail.sender,
+                reason,
+            )
+            return SEEN
+        if not mail.sender:
+            log.error(
+                "inbox %s: message %s names no sender address, left flagged",
+                self.inbox.name,
+                mail.message_id,
+            )
+            return FLAGGED
+        found = await translate.inbound(
+            self.inbox.name, mail, self.files, self.inbox.max_attachment_bytes
+        )
+        try:
+            received = await self.desk.receive(found.inbound)
+        except InvalidInput as exc:
+            log.error(
+                "inbox %s: message %s refused by the core, left flagged: %s",
+                self.inbox.name,
+                mail.message_id,
+                exc,
+            )
+            return FLAGGED
+        if not received.duplicate:
+            for big in found.oversize:
+                note = text(
+                    self.locale,
+                    "email.oversize_note",
+                    name=big.name,
+                    size=big.size,
+                    limit=self.inbox.max_attachment_bytes,
+                )
+                await self.desk.note(received.ticket_number, None, note)
+        return SEEN
+
+    def _ignored(self, mail: Mail) -> str | None:
+        if mail.automatic:
+            return mail.automatic
+        if mail.sender == self.inbox.address:
+            return "sent from this inbox's own address"
+        return None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def mount(self, app: web.Application) -> None:
+        app.on_startup.append(self._start)
+        app.on_cleanup.append(self._stop)
+
+    async def _start(self, _app: web.Application) -> None:
+        self._reading = asyncio.create_task(
+            watch.watch(self.inbox, self.handle), name=f"email-{self.inbox.name}"
+        )
+
+    async def _stop(self, _app: web.Application) -> None:
+        if self._reading:
+            self._reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reading

@@ -1,0 +1,153 @@
+"""A running service with one email inbox over real mail servers (dovecot for IMAP,
+aiosmtpd for SMTP), for the tests/test_email*.py files."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core import queries
+from core.db import Database
+from tests.mailserver import PASSWORD, USER, Dovecot, Outbox, dovecot, smtp_server
+from tests.service import Running, running, service_config
+
+ADDRESS = "support@otklik.test"
+ALICE = "alice@example.org"
+RETRY_SECONDS = 0.3
+
+
+@dataclass
+class Mail:
+    """The service with its mail servers."""
+
+    svc: Running
+    imap: Dovecot
+    smtp: Outbox
+
+    @property
+    def db(self) -> Database:
+        return self.svc.state.db
+
+    async def tickets(self) -> list[Any]:
+        found, _ = await queries.tickets(self.db, queries.TicketFilter(status=None))
+        return sorted(found, key=lambda t: t.number)
+
+    async def texts(self, number: int, internal: bool = False) -> list[str]:
+        ticket = await queries.ticket(self.db, number)
+        return [
+            m.text
+            for m in await queries.messages(self.db, ticket.id)
+            if m.internal == internal and (internal or m.direction == "in")
+        ]
+
+    async def stored(self, count: int) -> None:
+        """Wait until ``count`` customer messages are stored and the mailbox is all seen."""
+
+        async def done() -> bool:
+            stored = 0
+            for ticket in await self.tickets():
+                stored += len(await self.texts(ticket.number))
+            flags = await self.imap.flags()
+            return stored >= count and all("\\Seen" in f for f in flags)
+
+        await eventually(done)
+
+    async def sent(self, count: int) -> list[EmailMessage]:
+        await eventually(lambda: len(self.smtp.received) >= count)
+        return self.smtp.received
+
+
+def mail(
+    text: str,
+    subject: str = "Order 1042",
+    sender: str = f"Alice Smith <{ALICE}>",
+    **headers: str,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = ADDRESS
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="example.org")
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(text)
+    return message
+
+
+async def eventually(check: Callable[[], Any], seconds: float = 10.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+def inbox(imap_port: int, smtp_port: int, **changes: Any) -> dict[str, Any]:
+    return {
+        "name": "mail",
+        "channel": "email",
+        "title": "Acme support",
+        "address": ADDRESS,
+        "imap": {
+            "host": "127.0.0.1",
+            "port": imap_port,
+            "user": USER,
+            "password": PASSWORD,
+            "tls": "none",
+        },
+        "smtp": {
+            "host": "127.0.0.1",
+            "port": smtp_port,
+            "user": "otklik",
+            "password": "smtp-test-password",
+            "tls": "none",
+        },
+        "poll_seconds": 1,
+        **changes,
+    }
+
+
+@pytest.fixture(scope="module")
+async def imap_server() -> AsyncIterator[Dovecot]:
+    async with dovecot() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def polled_imap_server() -> AsyncIterator[Dovecot]:
+    async with dovecot(idle=False) as server:
+        yield server
+
+
+async def serve(
+    url: str, tmp: Path, imap: Dovecot, rules: str | None = None, **changes: Any
+) -> AsyncIterator[Mail]:
+    await imap.clear()
+    async with smtp_server() as (outbox, port):
+        config = service_config(
+            url,
+            tmp,
+            inbox=[inbox(imap.port, port, **changes)],
+            sender={"first_retry_seconds": RETRY_SECONDS},
+        )
+        if rules:
+            (config.rules_dir / "mail.toml").write_text(rules, encoding="utf-8")
+        async with running(config) as svc:
+            yield Mail(svc, imap, outbox)
+
+
+@pytest.fixture
+async def m(db: Database, database_url: str, tmp_path: Path, imap_server: Dovecot):
+    async for service in serve(database_url, tmp_path, imap_server):
+        yield service
