@@ -61,6 +61,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import math
 import os
@@ -256,7 +257,7 @@ class Service:
         desk = Desk(db, bus)
         await desk.sync_inboxes([(INBOX, "webchat")])
         rules = LiveRules(folder)
-        if not rules.reload():
+        if not await asyncio.to_thread(rules.reload):  # compiling off the loop, as serve does
             raise SystemExit(f"bench rules rejected: {rules.problems}")
         engine = Engine(desk, rules, Performer("en"))
         desk.before_commit(RuleHook(rules, engine.wake))
@@ -313,9 +314,12 @@ async def fire(url: str, folder: Path, start: datetime, measured: Pass, plan: Pl
     seen: list[float] = []
     measured.rss_before = current_rss()
     reset_peak_rss()
+    watcher = Database(url)  # connected before the probe starts: its set-up is not the engine's
+    await _open_runs(watcher)
+    service = await Service.start(url, folder, seen)  # its first connection: before the probe
+    gc.freeze()  # as `otklik serve` does once started: what exists now is never scanned again
     cpu = time.process_time()
     probing = asyncio.create_task(probe(measured.stalls))
-    service = await Service.start(url, folder, seen)
     try:
         loop = asyncio.get_running_loop()
         t_start = loop.time() + (start - utcnow()).total_seconds()
@@ -332,28 +336,25 @@ async def fire(url: str, folder: Path, start: datetime, measured: Pass, plan: Pl
                 service = await Service.start(url, folder, seen)
             if now > deadline:
                 break  # cut off: what did not fire is counted below
-            if now > t_start + plan.window and len(seen) and await _open_runs(url) == 0:
+            if now > t_start + plan.window and len(seen) and await _open_runs(watcher) == 0:
                 break  # all finished, some without a note (skipped or failed: counted below)
     finally:
         await service.stop()
         probing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await probing
+        await watcher.close()
     measured.cpu = time.process_time() - cpu
     measured.rss_peak = peak_rss()
 
 
-async def _open_runs(url: str) -> int:
-    db = Database(url)
-    try:
-        async with db.reading() as s:
-            return await s.scalar(
-                select(func.count())
-                .select_from(DelayedRun)
-                .where(DelayedRun.state.in_([delays.PENDING, delays.CLAIMED]))
-            )
-    finally:
-        await db.close()
+async def _open_runs(db: Database) -> int:
+    async with db.reading() as s:
+        return await s.scalar(
+            select(func.count())
+            .select_from(DelayedRun)
+            .where(DelayedRun.state.in_([delays.PENDING, delays.CLAIMED]))
+        )
 
 
 async def count(url: str, measured: Pass, start: datetime) -> None:
