@@ -6,13 +6,18 @@ from __future__ import annotations
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from bots.email.imap import connect
+from bots.email.watch import read_unseen
 from core import queries
 from core.db import Database
+from core.messages import Button
 from core.models import Delivery, Identity, OutboxItem, TicketStatus
+from settings.config import MailServer
 from tests.email_service import ALICE, Mail, imap_server, m, mail, polled_imap_server, serve
-from tests.mailserver import Dovecot
+from tests.mailserver import PASSWORD, USER, Dovecot
 from tests.people import make_agent
 
 __all__ = ["imap_server", "m", "polled_imap_server"]  # fixtures
@@ -48,7 +53,7 @@ async def test_an_email_opens_a_ticket_and_the_reply_goes_out_threaded(m: Mail):
     assert answer["Message-ID"].endswith("@otklik.test>")
     plain = answer.get_body(("plain",))
     html = answer.get_body(("html",))
-    assert plain is not None and "It ships today." in plain.get_content()
+    assert plain is not None and "It ships today." in plain.get_content().replace("\r\n", "\n")
     assert html is not None and "<p>It ships today.</p>" in html.get_content()
     assert f"[#{number}]" in plain.get_content()  # the footer asks to keep the tag
     async with m.db.reading() as s:
@@ -245,3 +250,49 @@ async def test_malformed_mail_is_stored_with_what_could_be_read(m: Mail):
     assert ticket.customer.email == ALICE and len(ticket.subject) <= 200
     flags = await m.imap.flags()
     assert any("\\Flagged" in f for f in flags)  # the mail without a sender, kept for a person
+
+
+async def test_buttons_are_listed_for_the_customer_to_reply_with(m: Mail):
+    number = await first_ticket(m, mail("Where is my parcel?"))
+    await m.svc.state.desk.reply(
+        number, None, "Did it arrive?", [Button("Yes", "got:yes"), Button("No", "got:no")]
+    )
+    [sent] = await m.sent(1)
+    plain = sent.get_body(("plain",))
+    html = sent.get_body(("html",))
+    assert plain is not None and html is not None
+    assert (
+        "Reply to this email with one of these options:\n  • Yes\n  • No"
+        in plain.get_content().replace("\r\n", "\n")
+    )
+    assert "<li><b>Yes</b></li><li><b>No</b></li>" in html.get_content()
+
+
+async def test_a_message_the_core_could_not_store_stays_unseen_and_is_read_again(
+    imap_server: Dovecot,
+):
+    await imap_server.clear()
+    await imap_server.append(mail("Where is my parcel?"))
+    server = MailServer(
+        host="127.0.0.1", port=imap_server.port, user=USER, password=PASSWORD, tls="none"
+    )
+    mailbox = await connect(server)
+    try:
+
+        async def database_down(raw: bytes) -> str:
+            raise ConnectionError("database is down")
+
+        with pytest.raises(ConnectionError):
+            await read_unseen(mailbox, database_down, "mail")
+        assert not any("\\Seen" in flags for flags in await imap_server.flags())
+        handled: list[bytes] = []
+
+        async def store(raw: bytes) -> str:
+            handled.append(raw)
+            return "\\Seen"
+
+        assert await read_unseen(mailbox, store, "mail") == 1
+        assert b"Where is my parcel?" in handled[0]
+        assert await read_unseen(mailbox, store, "mail") == 0  # marked: never twice
+    finally:
+        await mailbox.close()

@@ -18,6 +18,9 @@ log = logging.getLogger("otklik.email")
 # The handler's verdict for a message: the flags to set (\Seen, plus \Flagged when a person
 # should look at it in the mailbox); it raises when the message should be read again later.
 Handler = Callable[[bytes], Awaitable[str]]
+# IDLE is renewed this often, and the inbox searched again: mail that arrived between a search
+# and the IDLE that followed it waits no longer than this.
+RECHECK_SECONDS = 300.0
 
 
 async def watch(inbox: EmailInbox, handle: Handler) -> None:
@@ -38,7 +41,7 @@ async def watch(inbox: EmailInbox, handle: Handler) -> None:
                 await read_unseen(mailbox, handle, inbox.name)
                 pause = 1.0
                 if mailbox.idles:
-                    await mailbox.wait()
+                    await mailbox.wait(RECHECK_SECONDS)
                 else:
                     await asyncio.sleep(inbox.poll_seconds)
         except asyncio.CancelledError:
