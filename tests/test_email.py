@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from bots.email import translate
 from bots.email.imap import connect
 from bots.email.watch import read_unseen
 from core import queries
@@ -296,3 +298,22 @@ async def test_a_message_the_core_could_not_store_stays_unseen_and_is_read_again
         assert await read_unseen(mailbox, store, "mail") == 0  # marked: never twice
     finally:
         await mailbox.close()
+
+
+async def test_a_mail_that_keeps_failing_is_flagged_and_the_rest_go_on(
+    m: Mail, monkeypatch: pytest.MonkeyPatch
+):
+    real = translate.inbound
+
+    async def tripping(inbox: str, parsed: Any, *args: Any) -> Any:
+        if parsed.subject == "poison":
+            raise ValueError("a bug this mail trips")
+        return await real(inbox, parsed, *args)
+
+    monkeypatch.setattr(translate, "inbound", tripping)
+    await m.imap.append(mail("bad", subject="poison"))
+    await m.imap.append(mail("Where is my parcel?"))
+    await m.stored(1)
+    [ticket] = await m.tickets()
+    assert await m.texts(ticket.number) == ["Where is my parcel?"]
+    assert "\\Flagged" in (await m.imap.flags())[0]

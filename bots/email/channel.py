@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bots.email import delivery, translate, watch
 from bots.email.compose import compose
@@ -28,6 +29,7 @@ from settings.config import EmailInbox
 log = logging.getLogger("otklik.email")
 SEEN = "\\Seen"
 FLAGGED = "\\Seen \\Flagged"  # kept for a person to look at
+MAX_TRIES = 3  # a mail that keeps failing (not the database) is flagged, not retried for ever
 
 
 class EmailChannel:
@@ -42,6 +44,7 @@ class EmailChannel:
         self.locale = locale
         self.files = FileStore(var_dir / "email" / inbox.name)
         self._reading: asyncio.Task[None] | None = None
+        self._failures: dict[str, int] = {}  # Message-ID → failed tries
 
     # -- the core's side -------------------------------------------------------------------
 
@@ -92,10 +95,10 @@ class EmailChannel:
                 mail.message_id,
             )
             return FLAGGED
-        found = await translate.inbound(
-            self.inbox.name, mail, self.files, self.inbox.max_attachment_bytes
-        )
         try:
+            found = await translate.inbound(
+                self.inbox.name, mail, self.files, self.inbox.max_attachment_bytes
+            )
             received = await self.desk.receive(found.inbound)
         except InvalidInput as exc:
             log.error(
@@ -104,6 +107,20 @@ class EmailChannel:
                 mail.message_id,
                 exc,
             )
+            return FLAGGED
+        except (SQLAlchemyError, OSError):
+            raise  # the database or the disk: read it again once they are back
+        except Exception:  # something in this mail trips us: a few tries, then a person
+            tries = self._failures[mail.message_id] = self._failures.get(mail.message_id, 0) + 1
+            if tries < MAX_TRIES:
+                raise
+            log.exception(
+                "inbox %s: message %s failed %s times, left flagged",
+                self.inbox.name,
+                mail.message_id,
+                tries,
+            )
+            del self._failures[mail.message_id]
             return FLAGGED
         if not received.duplicate:
             for big in found.oversize:
