@@ -13,6 +13,18 @@ _PAYLOAD = re.compile(r"^[A-Za-z0-9_.:=-]{1,64}$")
 MAX_TEXT = 20_000
 
 
+def split_text(text: str, limit: int) -> list[str]:
+    """A text too long for one message of a channel, as pieces of at most ``limit``
+    characters, cut at a line break or a space where there is one in the second half."""
+    pieces = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n ")
+    return [*pieces, text]
+
+
 def clean_text(text: str) -> str:
     """Text as stored: NUL characters (PostgreSQL cannot store them) become U+FFFD."""
     return text.replace("\x00", "\ufffd")

@@ -3,8 +3,7 @@ aiosmtpd for SMTP), for the tests/test_email*.py files."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -17,6 +16,7 @@ from core import queries
 from core.db import Database
 from tests.mailserver import PASSWORD, USER, Dovecot, Outbox, dovecot, smtp_server
 from tests.service import Running, running, service_config
+from tests.waiting import eventually
 
 ADDRESS = "support@otklik.test"
 ALICE = "alice@example.org"
@@ -79,18 +79,6 @@ def mail(
         message[name.replace("_", "-")] = value
     message.set_content(text)
     return message
-
-
-async def eventually(check: Callable[[], Any], seconds: float = 10.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 def inbox(imap_port: int, smtp_port: int, **changes: Any) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -28,6 +28,7 @@ from aiogram.types import (
 from aiohttp import web
 
 from tests.fakes.telegram import FakeTelegram, TgChat, TgUser, Upload
+from tests.waiting import eventually
 
 TOKEN = "123456:ABC-fake"
 OTHER_TOKEN = "654321:XYZ-fake"
@@ -53,14 +54,6 @@ def connect(telegram: FakeTelegram, token: str = TOKEN, **kwargs: object) -> Bot
 def keyboard(*data: str) -> InlineKeyboardMarkup:
     buttons = [InlineKeyboardButton(text=f"Button {d}", callback_data=d) for d in data]
     return InlineKeyboardMarkup(inline_keyboard=[buttons])
-
-
-async def eventually(predicate: Callable[[], bool], seconds: float = 5.0) -> None:
-    for _ in range(int(seconds / 0.01)):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """Rules in the running service: chained bot replies through the web widget, hot reload."""
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +9,7 @@ from core.db import Database
 from core.engine.live import LiveRules
 from tests.service import running, service_config
 from tests.test_webchat import open_chat, say
+from tests.waiting import eventually
 
 MENU = """
 [[rule]]
@@ -51,17 +50,6 @@ tags = ["abroad"]
 """
 
 
-async def until(check: Callable[[], Any], seconds: float = 15) -> Any:
-    """Poll ``check`` (sync or async) until it returns something truthy."""
-    async with asyncio.timeout(seconds):
-        while True:
-            found = check()
-            found = await found if asyncio.iscoroutine(found) else found
-            if found:
-                return found
-            await asyncio.sleep(0.05)
-
-
 async def bot_says(http: aiohttp.ClientSession, text: str) -> dict[str, Any]:
     """The bot's message in the visitor's chat that starts with ``text``, once it is there."""
 
@@ -69,7 +57,7 @@ async def bot_says(http: aiohttp.ClientSession, text: str) -> dict[str, Any]:
         history = await (await http.get("/chat/api/web/history")).json()
         return next((m for m in history["messages"] if m["text"].startswith(text)), None)
 
-    return await until(look)
+    return await eventually(look)
 
 
 async def press(http: aiohttp.ClientSession, message: dict[str, Any], label: str, n: int) -> None:
@@ -97,7 +85,7 @@ async def test_chained_bot_replies_through_the_web_widget(
         assert [b["label"] for b in delivery["buttons"]] == ["In town", "Abroad"]
         await press(http, delivery, "Abroad", 2)
         await bot_says(http, "Abroad takes 10 days.")
-        ticket = await until(lambda: _tagged(svc.state.desk, 1))
+        ticket = await eventually(lambda: _tagged(svc.state.desk, 1))
         assert ticket == ["abroad"]
 
 
@@ -115,15 +103,15 @@ async def test_the_service_reloads_rules_when_files_change_and_keeps_the_last_go
         live: LiveRules = svc.state.rules
         assert len(live.current) == 0
         rules_file.write_text(MENU, encoding="utf-8")
-        await until(lambda: len(live.current) == 3)
+        await eventually(lambda: len(live.current) == 3)
         rules_file.write_text(MENU.replace('"menu:delivery" }]', '"menu:delivery" ]'))
-        await until(lambda: live.problems)
+        await eventually(lambda: live.problems)
         assert "menu.toml:" in str(live.problems[0])
         assert [r.id for r in live.current] == ["menu", "delivery", "abroad"]  # still live
         await open_chat(http)
         await say(http, "menu please")
         await bot_says(http, "What do you need, Webchat visitor")  # the last good set answers
         rules_file.write_text(MENU.replace("What do you need", "How can we help"))
-        await until(lambda: not live.problems)
+        await eventually(lambda: not live.problems)
         await say(http, "the menu again", client_id="client-0002")
         await bot_says(http, "How can we help, Webchat visitor")

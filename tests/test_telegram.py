@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from core.models import Delivery
 from tests.fakes.telegram import FakeTelegram, TgUser
 from tests.people import make_agent
 from tests.service import PASSWORD, Running, running, service_config
+from tests.waiting import eventually
 
 TOKEN = "123456789:AAE" + "t" * 32
 SECRET = "webhook-secret-" + "s" * 16
@@ -29,20 +30,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-async def eventually(check: Callable[[], Any], seconds: float = 8.0) -> Any:
-    """Wait until ``check()`` (sync or async) is truthy; the polling loop runs meanwhile."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from tests.fakes.telegram import FakeTelegram, TgChat, TgUser
 from tests.people import make_agent
 from tests.service import Running, running, service_config
 from tests.test_inbox_web import signed_in
-from tests.test_telegram import ALICE, TOKEN, eventually, free_port, tickets
+from tests.test_telegram import ALICE, TOKEN, free_port, tickets
+from tests.waiting import eventually
 
 FORUM = TgChat.forum(-1001234567890, "Agents")
 ANNA_TG = TgUser(2001, "Anna")

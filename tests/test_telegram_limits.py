@@ -11,16 +11,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bots.telegram.delivery import split
+from bots.telegram.delivery import MAX_TEXT
 from bots.telegram.limits import TelegramLimits
 from core.db import Database
-from core.messages import Inbound
+from core.messages import Inbound, split_text
 from core.models import Delivery, OutboxItem
 from core.ratelimit import RateLimiter
 from tests.fakes.telegram import FakeTelegram
 from tests.service import Running, running, service_config
 from tests.test_ratelimit import VirtualTime
-from tests.test_telegram import TOKEN, eventually
+from tests.test_telegram import TOKEN
+from tests.waiting import eventually
 
 BUSY = 7001
 CUSTOMERS = range(7100, 7140)
@@ -81,7 +82,7 @@ async def test_many_customers_and_one_busy_chat_get_everything_without_a_429(
     assert telegram.too_many_requests == 0
     for chat, texts in replies.items():
         sent = [m["text"] for m in telegram.sent_messages(chat)]
-        assert sent == [chunk for text in texts for chunk in split(text)]
+        assert sent == [chunk for text in texts for chunk in split_text(text, MAX_TEXT)]
     busy = arrivals.by_chat[BUSY]
     assert len(busy) == 4
     assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(busy))

@@ -18,7 +18,8 @@ from core.models import Delivery
 from tests.fakes.viber import FakeViber, ViberUser
 from tests.people import make_agent
 from tests.service import PASSWORD, Running, running, service_config
-from tests.test_telegram import eventually, free_port, tickets
+from tests.test_telegram import free_port, tickets
+from tests.waiting import eventually
 
 TOKEN = "4a5b6c7d8e9f0a1b-" + "c" * 16 + "-0d1e2f3a4b5c6d7e"
 ALICE = ViberUser("01234567890A+b/cd==", "Alice Smith")

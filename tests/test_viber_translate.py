@@ -9,7 +9,7 @@ from bots.viber import delivery, keyboards, signature, translate
 from bots.viber.api import ViberRefused, ViberUnavailable
 from bots.viber.wire import Callback
 from core.channels import DeliveryError
-from core.messages import OutButton
+from core.messages import OutButton, split_text
 
 SENDER = {"id": "u1==", "name": "Alice"}
 
@@ -128,5 +128,5 @@ def test_refusals_map_to_delivery_errors(
 
 def test_long_texts_split_at_spaces_within_the_limit():
     text = "x" * 6990 + " " + "y" * 20
-    assert delivery.split(text) == ["x" * 6990, "y" * 20]
-    assert [len(p) for p in delivery.split("z" * 14001)] == [7000, 7000, 1]
+    assert split_text(text, delivery.MAX_TEXT) == ["x" * 6990, "y" * 20]
+    assert [len(p) for p in split_text("z" * 14001, delivery.MAX_TEXT)] == [7000, 7000, 1]

@@ -18,11 +18,11 @@ from tests.vk_service import (
     RETRY_SECONDS,
     _service,
     alice_ticket,
-    eventually,
     svc,
     tickets,
     vk,
 )
+from tests.waiting import eventually
 
 __all__ = ["svc", "vk"]  # fixtures
 

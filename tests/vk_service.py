@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,6 @@ CONFIRMATION = "a1b2c3d4"
 ALICE = VkUser(501, "Alice", "Smith")
 MALLORY = VkUser(502, "Mallory")
 RETRY_SECONDS = 0.3  # the sender's first back-off, short for tests
-
-
-async def eventually(check: Callable[[], Any], seconds: float = 8.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from aiogram.exceptions import (
 from bots.telegram.keyboards import keyboard
 from bots.telegram.limits import TelegramLimits
 from core.channels import DeliveryError, Sent
-from core.messages import Outbound
+from core.messages import Outbound, split_text
 
 MAX_TEXT = 4096
 
@@ -32,7 +32,7 @@ async def send(
     """Send ``out`` to its chat (long texts in several messages, buttons on the last one),
     each message within the bot's ``limits``."""
     chat_id = int(out.external_id)
-    chunks = split(out.text)
+    chunks = split_text(out.text, MAX_TEXT)
     first = None
     with refusals():
         for i, chunk in enumerate(chunks):
@@ -52,7 +52,7 @@ async def send(
 async def tell(bot: Bot, chat_id: int, text: str, limits: TelegramLimits) -> None:
     """A plain message to a private chat (an agent's), within the limits."""
     with refusals():
-        for chunk in split(text):
+        for chunk in split_text(text, MAX_TEXT):
             async with limits.sending(chat_id):
                 await bot.send_message(chat_id=chat_id, text=chunk)
 
@@ -73,14 +73,3 @@ def refusals() -> Iterator[None]:
         raise DeliveryError(f"Telegram unreachable: {exc.message}") from exc
     except TelegramAPIError as exc:
         raise DeliveryError(f"Telegram error: {exc.message}") from exc
-
-
-def split(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Pieces of at most ``limit`` characters, cut at a line break or space when there is one."""
-    pieces = []
-    while len(text) > limit:
-        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
-        cut = cut if cut > limit // 2 else limit
-        pieces.append(text[:cut])
-        text = text[cut:].lstrip("\n ")
-    return [*pieces, text]

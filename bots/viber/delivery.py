@@ -9,7 +9,7 @@ from typing import Any
 from bots.viber.api import ViberApi, ViberRefused, ViberUnavailable
 from bots.viber.keyboards import KEYBOARD_API_VERSION, keyboard
 from core.channels import DeliveryError, Sent
-from core.messages import Outbound
+from core.messages import Outbound, split_text
 
 MAX_TEXT = 7000
 # The customer cannot be messaged until they write again (receiverNotRegistered: no Viber).
@@ -28,7 +28,7 @@ class Unsubscribed(DeliveryError):
 
 async def send(api: ViberApi, out: Outbound, sender_name: str) -> Sent:
     """Send ``out`` (long texts in several messages, the keyboard on the last one)."""
-    chunks = split(out.text)
+    chunks = split_text(out.text, MAX_TEXT)
     first: str | None = None
     with refusals():
         for i, chunk in enumerate(chunks):
@@ -71,14 +71,3 @@ def refusals() -> Iterator[None]:
             permanent=exc.permanent,
             retry_after=exc.retry_after,
         ) from exc
-
-
-def split(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Pieces of at most ``limit`` characters, cut at a line break or space when there is one."""
-    pieces = []
-    while len(text) > limit:
-        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
-        cut = cut if cut > limit // 2 else limit
-        pieces.append(text[:cut])
-        text = text[cut:].lstrip("\n ")
-    return [*pieces, text]

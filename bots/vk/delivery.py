@@ -19,7 +19,7 @@ from vkbottle import VKAPIError
 from bots.vk.api import VkApi, VkUnavailable
 from bots.vk.keyboards import keyboard
 from core.channels import DeliveryError, Sent
-from core.messages import Outbound
+from core.messages import Outbound, split_text
 
 MAX_TEXT = 4096
 TOO_MANY_REQUESTS, FLOOD_CONTROL = 6, 9
@@ -72,7 +72,7 @@ def random_id(key: str, piece: int = 0) -> int:
 async def send(api: VkApi, out: Outbound, keyboards: SentKeyboards) -> Sent:
     """Send ``out`` to its dialog: long texts in several messages, buttons on the last one."""
     peer_id = int(out.external_id)
-    pieces = split(out.text)
+    pieces = split_text(out.text, MAX_TEXT)
     first: str | None = None
     with refusals(out):
         for i, piece in enumerate(pieces):
@@ -119,14 +119,3 @@ def refusals(out: Outbound) -> Iterator[None]:
         raise DeliveryError(reason, permanent=code in PERMANENT) from exc
     except (TimeoutError, aiohttp.ClientError, VkUnavailable) as exc:
         raise DeliveryError(f"VK unreachable: {type(exc).__name__}: {exc}") from exc
-
-
-def split(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Pieces of at most ``limit`` characters, cut at a line break or space when there is one."""
-    pieces = []
-    while len(text) > limit:
-        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
-        cut = cut if cut > limit // 2 else limit
-        pieces.append(text[:cut])
-        text = text[cut:].lstrip("\n ")
-    return [*pieces, text]
