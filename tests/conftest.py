@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from core.db import Database
 from core.desk import Desk
 from core.events import Event
 from tests.databases import throwaway_url, wipe
+from tests.engine import Rig, rig
 from tests.service import running, service_config
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -68,3 +70,17 @@ async def service(db: Database, database_url: str, tmp_path: Path):
     """The whole app served on 127.0.0.1 over the wiped test database."""
     async with running(service_config(database_url, tmp_path)) as svc:
         yield svc
+
+
+@pytest.fixture
+async def r(db: Database, tmp_path: Path) -> AsyncIterator[Rig]:
+    """A rule engine over the test database, rules in ``tmp_path`` (tests/engine.py)."""
+    async with rig(db, tmp_path) as built:
+        yield built
+
+
+@pytest.fixture
+def rules_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """The rules' log lines, INFO and up (skipped actions are logged at INFO)."""
+    caplog.set_level(logging.INFO, logger="otklik.rules")
+    return caplog

@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from core import queries
 from core.bus import LocalBus
 from core.db import Database
 from core.desk import Desk
@@ -18,8 +20,8 @@ from core.engine.live import LiveRules
 from core.engine.perform import Performer
 from core.engine.runner import Engine
 from core.engine.schedule import RuleHook
-from core.messages import Inbound
-from core.models import Message, Ticket
+from core.messages import Inbound, Press
+from core.models import Agent, Button, Message, Ticket
 
 
 class Clock:
@@ -49,11 +51,31 @@ class Rig:
         (self.folder / name).write_text(text, encoding="utf-8")
         assert self.rules.reload(), self.rules.problems
 
-    async def say(self, text: str, who: str = "alice") -> int:
-        """A customer writes; every rule run due now fires. Returns the ticket number."""
-        got = await self.desk.receive(Inbound(inbox="web", external_id=who, text=text))
+    async def say(self, text: str, who: str = "alice", **customer: str) -> int:
+        """A customer writes (with a name or email when given); every rule run due now fires.
+        Returns the ticket number."""
+        got = await self.desk.receive(Inbound(inbox="web", external_id=who, text=text, **customer))
         await self.engine.fire_due()
         return got.ticket_number
+
+    async def press(self, button: Button, who: str = "alice") -> None:
+        """A customer presses ``button``; every rule run due now fires."""
+        await self.desk.press(Press(inbox="web", external_id=who, button_id=button.id))
+        await self.engine.fire_due()
+
+    async def ticket(self, number: int) -> Ticket:
+        return await queries.ticket(self.db, number)
+
+    async def buttons(self, number: int) -> list[Button]:
+        """The buttons the ticket's replies offered, in the order they were sent."""
+        async with self.db.reading() as s:
+            found = await s.scalars(
+                select(Button)
+                .join(Ticket, Ticket.id == Button.ticket_id)
+                .where(Ticket.number == number)
+                .order_by(Button.message_id, Button.position)
+            )
+            return list(found.all())
 
     async def texts(self, number: int, internal: bool | None = False) -> list[str]:
         """The ticket's outgoing texts (internal: notes; None: both), oldest first."""
@@ -86,3 +108,14 @@ async def rig(db: Database, folder: Path, rules: str = "") -> AsyncIterator[Rig]
         yield built
     finally:
         await engine.stop()
+
+
+async def rows(db: Database, model: type, *where: Any) -> list[Any]:
+    """Every row of ``model`` matching ``where``, in id order."""
+    async with db.reading() as s:
+        return list((await s.scalars(select(model).where(*where).order_by(model.id))).all())
+
+
+async def deactivate(db: Database, login: str) -> None:
+    async with db.transaction() as s:
+        await s.execute(update(Agent).where(Agent.login == login).values(active=False))

@@ -3,7 +3,6 @@
 import asyncio
 import contextlib
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +14,7 @@ from core.engine.perform import Later, Performer, Run
 from core.engine.runner import Engine
 from core.messages import Inbound
 from core.models import DelayedRun, Role, RuleStat, TicketStatus
-from tests.engine import Rig, make_engine, rig
+from tests.engine import Rig, make_engine
 from tests.people import make_agent
 
 ACK = """
@@ -36,12 +35,6 @@ delay = "2h"
 cancel_on = ["ticket.reopened"]
 then = [{ action = "reply", text = "How did we do on #{{ ticket.number }}?" }]
 """
-
-
-@pytest.fixture
-async def r(db: Database, tmp_path: Path):
-    async with rig(db, tmp_path) as built:
-        yield built
 
 
 async def close(r: Rig, number: int) -> None:
