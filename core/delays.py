@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database, insert_for
@@ -201,11 +201,3 @@ async def purge(db: Database, before: datetime) -> int:
             )
         )
         return result.rowcount or 0
-
-
-async def next_due(db: Database) -> datetime | None:
-    """When the earliest pending run falls due (for the waker to sleep until then)."""
-    async with db.reading() as session:
-        return await session.scalar(
-            select(func.min(DelayedRun.due_at)).where(DelayedRun.state == PENDING)
-        )

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from core import queries
+from core import delays, queries
 from core.bus import LocalBus
 from core.db import Database
 from core.desk import Desk
@@ -21,7 +21,7 @@ from core.engine.perform import Performer
 from core.engine.runner import Engine
 from core.engine.schedule import RuleHook
 from core.messages import Inbound, Press
-from core.models import Agent, Button, Message, Ticket
+from core.models import Agent, Button, DelayedRun, Message, Ticket
 
 
 class Clock:
@@ -119,3 +119,11 @@ async def rows(db: Database, model: type, *where: Any) -> list[Any]:
 async def deactivate(db: Database, login: str) -> None:
     async with db.transaction() as s:
         await s.execute(update(Agent).where(Agent.login == login).values(active=False))
+
+
+async def next_due(db: Database) -> datetime | None:
+    """When the earliest pending rule run falls due."""
+    async with db.reading() as s:
+        return await s.scalar(
+            select(func.min(DelayedRun.due_at)).where(DelayedRun.state == delays.PENDING)
+        )

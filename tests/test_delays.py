@@ -13,6 +13,7 @@ from core.desk import Desk
 from core.events import TICKET_CLOSED, TICKET_REOPENED, Event
 from core.messages import Inbound
 from core.models import DelayedRun
+from tests.engine import next_due
 
 LEASE = timedelta(seconds=30)
 
@@ -45,13 +46,13 @@ async def test_a_run_is_claimed_when_due_and_only_then(db: Database, ticket_id: 
     event = closed(ticket_id)
     await schedule(db, event, timedelta(hours=2))
     assert await delays.claim(db, event.occurred_at + timedelta(hours=1), LEASE) == []
-    assert await delays.next_due(db) == event.occurred_at + timedelta(hours=2)
+    assert await next_due(db) == event.occurred_at + timedelta(hours=2)
     [due] = await delays.claim(db, event.occurred_at + timedelta(hours=2), LEASE)
     assert (due.rule_id, due.event_name, due.event_data) == ("rate", TICKET_CLOSED, event.data)
     held = event.occurred_at + timedelta(hours=2) + LEASE / 2
     assert await delays.claim(db, held, LEASE) == []  # its claimer still holds it
     await delays.finish(db, due.id, delays.DONE, utcnow())
-    assert await delays.next_due(db) is None
+    assert await next_due(db) is None
     assert await delays.claim(db, held + timedelta(days=1), LEASE) == []  # done: never again
 
 

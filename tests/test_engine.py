@@ -14,7 +14,7 @@ from core.engine.perform import Later, Performer, Run
 from core.engine.runner import Engine
 from core.messages import Inbound
 from core.models import DelayedRun, Role, RuleStat, TicketStatus
-from tests.engine import Rig, make_engine
+from tests.engine import Rig, make_engine, next_due
 from tests.people import make_agent
 
 ACK = """
@@ -206,7 +206,7 @@ async def test_runs_due_later_are_not_fired_early(r: Rig):
     r.write(RATE_LATER)
     number = await r.say("hello")
     await close(r, number)
-    assert await delays.next_due(r.db) == r.clock() + timedelta(hours=2)
+    assert await next_due(r.db) == r.clock() + timedelta(hours=2)
 
 
 class Stuck(Performer):
