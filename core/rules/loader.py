@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -39,12 +39,9 @@ class RuleSet:
         self._rules = tuple(rule for rule, _ in placed)
         self._origins = MappingProxyType({rule.id: origin for rule, origin in placed})
         self._by_id = MappingProxyType({rule.id: rule for rule in self._rules})
-        self._by_event = MappingProxyType(
-            {
-                name: tuple(r for r in self._rules if r.enabled and name in r.events)
-                for name in {name for rule in self._rules for name in rule.events}
-            }
-        )
+        # Looked up on every event of every transaction: built once here.
+        self._by_event = _index((r for r in self._rules if r.enabled), lambda r: r.events)
+        self._cancelling = _index(self._rules, lambda r: r.cancel_on)
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self._rules)
@@ -58,13 +55,24 @@ class RuleSet:
 
     def cancelled_by(self, name: str) -> tuple[Rule, ...]:
         """The rules whose pending delayed runs event ``name`` cancels."""
-        return tuple(r for r in self._rules if name in r.cancel_on)
+        return self._cancelling.get(name, ())
 
     def get(self, rule_id: str) -> Rule | None:
         return self._by_id.get(rule_id)
 
     def origin(self, rule_id: str) -> Origin:
         return self._origins[rule_id]
+
+
+def _index(
+    rules: Iterable[Rule], names: Callable[[Rule], Iterable[str]]
+) -> Mapping[str, tuple[Rule, ...]]:
+    """Event name → the rules that name it, in load order."""
+    index: dict[str, list[Rule]] = {}
+    for rule in rules:
+        for name in names(rule):
+            index.setdefault(name, []).append(rule)
+    return MappingProxyType({name: tuple(found) for name, found in index.items()})
 
 
 def load_rules(directory: str | Path) -> RuleSet:
