@@ -120,6 +120,13 @@ class _Inbox(_Section):
         return name
 
 
+# What a messenger bot says to a customer who starts a chat (Telegram /start, VK Start, …).
+MESSENGER_GREETING = Texts(
+    en="Hello! Write your question here and we will answer in this chat.",
+    ru="Здравствуйте! Напишите вопрос — мы ответим в этом чате.",
+)
+
+
 class WebchatInbox(_Inbox):
     channel: Literal["webchat"]
     greeting: Texts = Texts(
@@ -137,10 +144,7 @@ class TelegramInbox(_Inbox):
     webhook_secret: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{16,256}$")
     api_server: str = "https://api.telegram.org"
     agents_chat_id: int | None = None
-    greeting: Texts = Texts(
-        en="Hello! Write your question here and we will answer in this chat.",
-        ru="Здравствуйте! Напишите вопрос — мы ответим в этом чате.",
-    )
+    greeting: Texts = MESSENGER_GREETING
 
     @field_validator("token")
     @classmethod
@@ -185,10 +189,7 @@ class VkInbox(_Inbox):
     secret: str | None = Field(None, pattern=r"^[A-Za-z0-9]{8,50}$")
     confirmation: str | None = Field(None, min_length=1, max_length=50)
     api_url: str = "https://api.vk.com/method"
-    greeting: Texts = Texts(
-        en="Hello! Write your question here and we will answer in this chat.",
-        ru="Здравствуйте! Напишите вопрос — мы ответим в этом чате.",
-    )
+    greeting: Texts = MESSENGER_GREETING
 
     @field_validator("api_url")
     @classmethod
@@ -212,10 +213,7 @@ class ViberInbox(_Inbox):
     token: str = Field(min_length=20)  # the bot's authentication token
     sender_name: str = Field("Support", min_length=1, max_length=28)
     api_url: str = "https://chatapi.viber.com/pa"
-    greeting: Texts = Texts(
-        en="Hello! Write your question here and we will answer in this chat.",
-        ru="Здравствуйте! Напишите вопрос — мы ответим в этом чате.",
-    )
+    greeting: Texts = MESSENGER_GREETING
 
     @field_validator("api_url")
     @classmethod
