@@ -14,7 +14,18 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from core.rules.problems import Invalid
+from core.sla import Calendar, Level, SupportLevels, read_level
 
 DEFAULT_PATH = Path("config.toml")
 ENV_PATH = "OTKLIK_CONFIG"
@@ -97,6 +108,12 @@ class SenderConfig(_Section):
 class LogConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
+
+
+class RatingsConfig(_Section):
+    """How the public rating page treats a rating already given."""
+
+    public_page_allows_change: bool = True
 
 
 class Texts(_Section):
@@ -271,6 +288,17 @@ class EmailInbox(_Inbox):
         return self.address.rsplit("@", 1)[1]
 
 
+# [calendars.<name>] and [[sla.level]]: checked by core.sla, which names the key at fault.
+CalendarTable = Annotated[Calendar, PlainValidator(Calendar.from_config)]
+LevelTable = Annotated[Level, PlainValidator(read_level)]
+
+
+class SlaConfig(_Section):
+    """Support levels, checked in order; none configured: no SLA."""
+
+    level: tuple[LevelTable, ...] = ()
+
+
 InboxConfig = Annotated[
     WebchatInbox | TelegramInbox | VkInbox | ViberInbox | EmailInbox,
     Field(discriminator="channel"),
@@ -281,12 +309,16 @@ class Config(_Section):
     locale: Literal["ru", "en"] = "en"
     timezone: str = "UTC"
     rules_dir: Path = Path("dispatcher_rules")
+    surveys_dir: Path = Path("surveys")
     database: DatabaseConfig = DatabaseConfig()
     redis: RedisConfig = RedisConfig()
     web: WebConfig = WebConfig()
     sender: SenderConfig = SenderConfig()
     log: LogConfig = LogConfig()
+    ratings: RatingsConfig = RatingsConfig()
     inbox: list[InboxConfig] = []
+    calendars: dict[str, CalendarTable] = {}
+    sla: SlaConfig = SlaConfig()
     base_dir: Path = Path(".")
 
     @field_validator("timezone")
@@ -308,6 +340,18 @@ class Config(_Section):
                 raise ValueError(f'inbox name "{inbox.name}" is used twice; names must be unique')
             seen.add(inbox.name)
         return self
+
+    @model_validator(mode="after")
+    def _levels_use_known_calendars(self) -> Config:
+        try:
+            self.support_levels  # noqa: B018 (checked once, at start)
+        except Invalid as exc:
+            raise Invalid(str(exc), "sla", "level", *exc.path) from None
+        return self
+
+    @property
+    def support_levels(self) -> SupportLevels:
+        return SupportLevels.of(self.sla.level, self.calendars)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -377,7 +421,10 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 
 
 def _describe(err: Any) -> str:
-    loc = tuple(err["loc"])
+    # Union tags ("<field>") of the rules' conditions are no keys: dropped.
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("<")))
+    if isinstance(cause := err.get("ctx", {}).get("error"), Invalid):  # says where itself
+        return f"{_dotted((*loc, *cause.path))}: {cause}"
     channel = None
     if len(loc) >= 3 and loc[0] == "inbox" and isinstance(loc[1], int):
         channel, loc = loc[2], (*loc[:2], *loc[3:])
@@ -401,11 +448,14 @@ def _describe(err: Any) -> str:
 
 
 def _anchor_paths(config: Config) -> Config:
-    """Relative paths (rules, the SQLite file) are relative to the config file's folder."""
+    """Relative paths (rules, surveys, the SQLite file) are relative to the config file's folder."""
     base = config.base_dir
     rules = config.rules_dir if config.rules_dir.is_absolute() else base / config.rules_dir
+    surveys = config.surveys_dir if config.surveys_dir.is_absolute() else base / config.surveys_dir
     url = config.database.url
     prefix = "sqlite+aiosqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
         url = prefix + str(base / url.removeprefix(prefix))
-    return config.model_copy(update={"rules_dir": rules, "database": DatabaseConfig(url=url)})
+    return config.model_copy(
+        update={"rules_dir": rules, "surveys_dir": surveys, "database": DatabaseConfig(url=url)}
+    )
