@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import edits, inbound, presses, reach, tickets
+from core import edits, inbound, presses, ratings, reach, tickets
 from core.bus import EventBus
 from core.clock import utcnow
 from core.db import Database
@@ -20,7 +20,18 @@ from core.inbound import Received
 from core.inboxes import Inboxes
 from core.logctx import bound
 from core.messages import Button, Edit, Inbound, Press
-from core.models import Agent, Inbox, Message, Ticket, TicketStatus
+from core.models import (
+    Agent,
+    Inbox,
+    Message,
+    Rating,
+    RatingRequest,
+    SurveyRequest,
+    Ticket,
+    TicketStatus,
+)
+from core.surveys import Survey
+from core.surveys import requests as surveys
 from core.work import Work, facts_of
 
 T = TypeVar("T")
@@ -37,11 +48,13 @@ class Desk:
         *,
         clock: Callable[[], datetime] = utcnow,
         on_outbox: Callable[[], None] | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         self.db = db
         self.bus = bus
         self.clock = clock
         self._on_outbox = on_outbox
+        self.zone = zone
         self._inboxes = Inboxes()
         self._before_commit: list[Hook] = []
 
@@ -82,6 +95,16 @@ class Desk:
         """A customer's button press; raises ButtonRefused for a forged or foreign one."""
         return await self._run(presses.press, pressed)
 
+    async def press_link(self, button_id: str) -> Received:
+        """A press by link (email): the button's id alone is the authority
+        (see ``presses.press_link``); NotFound for an unknown one."""
+        return await self._run(presses.press_link, button_id)
+
+    async def press_link_page(self, button_id: str) -> presses.Linked:
+        """What a press link's page shows; NotFound for an unknown button."""
+        async with self.db.reading() as session:
+            return await presses.linked(session, button_id)
+
     async def reply(
         self,
         number: int,
@@ -103,6 +126,51 @@ class Desk:
 
     async def set_status(self, number: int, agent: Agent, status: TicketStatus) -> Ticket:
         return await self._run(tickets.set_status, number, agent, status)
+
+    async def request_rating(
+        self,
+        number: int,
+        scale: ratings.Scale,
+        expires_in: timedelta,
+        text: str,
+        origin: str,
+        labels: Sequence[str] | None = None,
+    ) -> RatingRequest:
+        """Ask the customer to rate the ticket (an agent re-sending the request)."""
+        return await self._run(ratings.request, number, scale, expires_in, text, labels, origin)
+
+    async def rating_page(self, token: str) -> ratings.Page:
+        """What the public rating page shows; NotFound for an unknown token."""
+        async with self.db.reading() as session:
+            return await ratings.page(session, token, self.clock())
+
+    async def rate(self, token: str, value: int, allow_change: bool) -> Rating:
+        """The customer's answer on the public page (see ``ratings.answer_on_page``)."""
+        return await self._run(ratings.answer_on_page, token, value, allow_change)
+
+    async def comment_rating(self, token: str, text: str) -> Rating:
+        return await self._run(ratings.comment_on_page, token, text)
+
+    async def request_survey(
+        self,
+        number: int,
+        survey: Survey,
+        expires_in: timedelta,
+        text: str,
+        base_url: str,
+        origin: str,
+    ) -> SurveyRequest:
+        """Send the ticket's customer a link to ``survey``'s form (``surveys.request``)."""
+        return await self._run(surveys.request, number, survey, expires_in, text, base_url, origin)
+
+    async def survey_page(self, token: str) -> surveys.Page:
+        """What the public survey form shows; NotFound for an unknown token."""
+        async with self.db.reading() as session:
+            return await surveys.page(session, token, self.clock())
+
+    async def submit_survey(self, token: str, form: dict[str, str]) -> SurveyRequest:
+        """The customer's answers from the public form (see ``surveys.submit``)."""
+        return await self._run(surveys.submit, token, form)
 
     async def unreachable(self, inbox: str, external_id: str, reason: str) -> bool:
         """The platform says this customer cannot be messaged (unsubscribed, blocked): their
@@ -129,7 +197,9 @@ class Desk:
             with bound():
                 try:
                     async with self.db.transaction() as session:
-                        work = Work(session, self.clock(), self._inboxes, retry=attempt > 1)
+                        work = Work(
+                            session, self.clock(), self._inboxes, retry=attempt > 1, zone=self.zone
+                        )
                         result = await verb(work, *args)
                         for hook in self._before_commit:
                             await hook(work)
@@ -167,7 +237,8 @@ class Unit:
 
     async def do(self, verb: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run ``verb(work, *args)`` in a savepoint; on error it is undone and re-raised."""
-        work = Work(self.session, self.now, self._desk._inboxes, depth=self._depth)
+        desk = self._desk
+        work = Work(self.session, self.now, desk._inboxes, depth=self._depth, zone=desk.zone)
         async with self.session.begin_nested():
             result = await verb(work, *args)
             for hook in self._desk._before_commit:

@@ -5,7 +5,8 @@
     ├── Forbidden           the actor's role or assignment does not allow the action
     ├── InvalidTransition   a status change the ticket's lifecycle does not allow
     ├── InvalidInput        empty text, a bad button, an unknown agent in an assignment
-    └── ButtonRefused       a press that is unknown, forged, or from someone else's chat
+    └── ButtonRefused       a press that is unknown, forged, or from someone else's chat,
+                            or answers a rating request that expired
 
 Messages say what was asked and what would have been allowed, so the web layer can show
 them to the user as they are.
@@ -33,4 +34,9 @@ class InvalidInput(OtklikError):
 
 
 class ButtonRefused(OtklikError):
-    pass
+    """``key`` names the text (core/locales) that tells the customer why, where the adapter
+    has a way to say it; unset: the adapter's own "this button no longer works"."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key

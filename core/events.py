@@ -18,6 +18,10 @@ MESSAGE_SENT = "message.sent"
 NOTE_ADDED = "note.added"
 BUTTON_PRESSED = "button.pressed"
 DELIVERY_CHANGED = "delivery.changed"
+RATING_REQUESTED = "rating.requested"
+RATING_RECEIVED = "rating.received"
+RATING_COMMENTED = "rating.commented"
+SURVEY_SUBMITTED = "survey.submitted"
 
 ALL = frozenset(
     {
@@ -32,6 +36,10 @@ ALL = frozenset(
         NOTE_ADDED,
         BUTTON_PRESSED,
         DELIVERY_CHANGED,
+        RATING_REQUESTED,
+        RATING_RECEIVED,
+        RATING_COMMENTED,
+        SURVEY_SUBMITTED,
     }
 )
 

@@ -1,4 +1,5 @@
-"""User-facing texts in Russian and English: catalogs in core/locales/<locale>.toml."""
+"""User-facing texts in Russian and English: catalogs in core/locales/<locale>.toml, plus one
+file per feature, core/locales/<locale>-<feature>.toml (a key defined twice is an error)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ _DIR = Path(__file__).parent / "locales"
 def catalog(locale: str) -> dict[str, str]:
     if locale not in LOCALES:
         raise ValueError(f"locale {locale!r}: expected one of {LOCALES}")
-    return tomllib.loads((_DIR / f"{locale}.toml").read_text(encoding="utf-8"))
+    merged: dict[str, str] = {}
+    for path in [_DIR / f"{locale}.toml", *sorted(_DIR.glob(f"{locale}-*.toml"))]:
+        texts = tomllib.loads(path.read_text(encoding="utf-8"))
+        if twice := merged.keys() & texts.keys():
+            raise ValueError(f"{path.name}: {', '.join(sorted(twice))} defined before")
+        merged.update(texts)
+    return merged
 
 
 def text(locale: str, key: str, **values: Any) -> str:

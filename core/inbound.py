@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core import events, replies
+from core import events, ratings, replies
 from core.errors import InvalidInput
 from core.inboxes import InboxRef
 from core.logctx import bind
@@ -65,6 +65,8 @@ async def receive(work: Work, inbound: Inbound) -> Received:
         customer = await _new_customer(conn, work, inbox, inbound)
     else:
         customer = await _known_customer(conn, found, inbox, inbound)
+        if ratings.awaited(found.comment_rating_id, found.comment_until, work.now):
+            return await _rating_comment(conn, work, inbox, found, inbound)
     live = found if found is not None and found.ticket_id is not None else None
     if inbound.thread is not None and found is not None:
         live = await replies.ticket_of(conn, inbox, customer.id, inbound.thread)
@@ -76,18 +78,7 @@ async def receive(work: Work, inbound: Inbound) -> Received:
     if ticket.status == TicketStatus.WAITING:
         ticket = await _reopen_waiting(conn, work, ticket)
     bind(ticket=ticket.number)
-    values: dict[str, Any] = {
-        "ticket_id": ticket.id,
-        "inbox_id": inbox.id,
-        "direction": Direction.IN,
-        "internal": False,
-        "author_agent_id": None,
-        "text": inbound.text,
-        "attachments": [a.as_dict() for a in inbound.attachments],
-        "platform_message_id": inbound.platform_message_id,
-        "subject": inbound.thread and inbound.thread.subject[:200],
-        "created_at": inbound.received_at or work.now,
-    }
+    values = _message(inbound, inbox, ticket.id, work)
     message_id = await conn.scalar(_INSERT_MESSAGE, values)
     assert message_id is not None
     if new_ticket:
@@ -98,6 +89,35 @@ async def receive(work: Work, inbound: Inbound) -> Received:
     )
     log.info("inbound message %s stored", message_id)
     return Received(ticket.number, message_id, new_ticket=new_ticket)
+
+
+def _message(inbound: Inbound, inbox: InboxRef, ticket_id: int, work: Work) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket_id,
+        "inbox_id": inbox.id,
+        "direction": Direction.IN,
+        "internal": False,
+        "author_agent_id": None,
+        "text": inbound.text,
+        "attachments": [a.as_dict() for a in inbound.attachments],
+        "platform_message_id": inbound.platform_message_id,
+        "subject": inbound.thread and inbound.thread.subject[:200],
+        "created_at": inbound.received_at or work.now,
+    }
+
+
+async def _rating_comment(
+    conn: AsyncConnection, work: Work, inbox: InboxRef, found: Row[Any], inbound: Inbound
+) -> Received:
+    """A rule asked what went wrong: this message answers, on the rated ticket as it is."""
+    rating, ticket = await ratings.take_comment(work, found.identity_id, found.comment_rating_id)
+    bind(ticket=ticket.number)
+    values = _message(inbound, inbox, ticket.id, work)
+    message_id = await conn.scalar(_INSERT_MESSAGE, values)
+    assert message_id is not None
+    await ratings.comment_from_chat(work, rating, ticket, Message(id=message_id, **values))
+    log.info("inbound message %s stored as the comment of rating %s", message_id, rating.id)
+    return Received(ticket.number, message_id)
 
 
 @dataclass(frozen=True)
@@ -153,6 +173,8 @@ _FIND = (
     select(
         Identity.id.label("identity_id"),
         Identity.unreachable_since,
+        Identity.comment_rating_id,
+        Identity.comment_until,
         Customer.id.label("customer_id"),
         Customer.name.label("customer_name"),
         Customer.email.label("customer_email"),

@@ -55,6 +55,7 @@ class Button:
 
     label: str
     payload: str
+    row: int = 0  # buttons with the same row share a line where the channel can lay them out
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.label.strip()) <= 64:
@@ -118,6 +119,7 @@ class Press:
 class OutButton:
     id: str
     label: str
+    row: int = 0
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,9 @@ class Outbound:
     # and ours), oldest first; the last of the customer's is what this one answers.
     references: tuple[str, ...] = ()
     in_reply_to: str | None = None
+    # The public page where the customer can answer instead of pressing (a rating request's
+    # /rate/<token>): a path, for channels without buttons (email) to link to.
+    page: str | None = None
 
     @property
     def key(self) -> str:

@@ -124,6 +124,10 @@ class Identity(Base):
     # bot, blocked the community, …); cleared when they write again.
     unreachable_since: Mapped[datetime | None]
     unreachable_reason: Mapped[str | None] = mapped_column(String(200))
+    # A rule asked this customer what went wrong: their next message here until then is the
+    # comment of that rating (no foreign key: ratings already lead back here).
+    comment_rating_id: Mapped[int | None] = mapped_column(Integer)
+    comment_until: Mapped[datetime | None]
     customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
 
 
@@ -223,6 +227,9 @@ class Button(Base):
     position: Mapped[int] = mapped_column(Integer)
     label: Mapped[str] = mapped_column(String(64))
     payload: Mapped[str] = mapped_column(String(64))
+    row: Mapped[int] = mapped_column(Integer, default=0)  # buttons of one row share a line
+    # Set on the buttons of a rating request: a press answers it (payload "rating:<value>").
+    rating_request_id: Mapped[int | None] = mapped_column(ForeignKey("rating_requests.id"))
     pressed_at: Mapped[datetime | None]
 
 
@@ -364,3 +371,107 @@ class RuleChange(Base):
     new_text: Mapped[str] = mapped_column(Text)
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RatingRequest(Base):
+    """ "How did we do?" asked of a ticket's customer: by buttons in their chat, or by links to
+    the public page (``token``, random and unguessable) in an email. Answers after
+    ``expires_at`` change nothing."""
+
+    __tablename__ = "rating_requests"
+    __table_args__ = (
+        Index("ix_rating_requests_created", "created_at"),
+        # Covers the response-rate reports (core/reports): read from the index alone.
+        Index("ix_rating_requests_report", "created_at", "agent_id", "inbox_id", "answered_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"))
+    inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))  # credited
+    scale: Mapped[str] = mapped_column(String(10))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    origin: Mapped[str] = mapped_column(String(120))  # "rule:<id>" or "agent:<login>"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]  # the first answer
+
+
+class Rating(Base):
+    """A customer's answer: one per ticket and day (``day``, in the service's time zone) —
+    a later answer the same day replaces it, one on another day is kept beside it."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "day"),
+        Index("ix_ratings_given", "given_at"),
+        Index("ix_ratings_agent_given", "agent_id", "given_at"),
+        # The rating reports (core/reports): their figures read from it alone, their lists in
+        # its order (a day is the local date of given_at, so day, given_at is newest first).
+        Index(
+            "ix_ratings_report",
+            "day",
+            "given_at",
+            "agent_id",
+            "inbox_id",
+            "scale",
+            "bucket",
+            "score",
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("rating_requests.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    scale: Mapped[str] = mapped_column(String(10))
+    value: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int] = mapped_column(Integer)  # the value on 0–100, whatever the scale
+    bucket: Mapped[str] = mapped_column(String(10))  # positive | neutral | negative
+    via: Mapped[str] = mapped_column(String(20))  # the channel, or "page"
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD in the service's time zone
+    given_at: Mapped[datetime]
+    comment: Mapped[str | None] = mapped_column(Text)
+    commented_at: Mapped[datetime | None]
+
+
+class SurveyRequest(Base):
+    """A survey sent to a ticket's customer as a link to ``/survey/<token>`` (random and
+    unguessable). ``questions`` keeps the survey as it was asked, whatever its file says later;
+    one submission, before ``expires_at``."""
+
+    __tablename__ = "survey_requests"
+    __table_args__ = (Index("ix_survey_requests_created", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    survey_id: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))  # credited
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    origin: Mapped[str] = mapped_column(String(120))  # "rule:<id>"
+    questions: Mapped[dict[str, Any]]  # {"title": {locale: text}, "questions": [...]}
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+
+
+class SurveyAnswer(Base):
+    """One answer of a submitted survey: ``value`` for yes_no (1 yes, 0 no), scale (1–5) and
+    nps (0–10), ``text`` for a text question; a question left blank has no row."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (
+        UniqueConstraint("request_id", "question_id"),
+        Index("ix_survey_answers_kind_value", "kind", "value"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("survey_requests.id"))
+    question_id: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))
+    value: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)

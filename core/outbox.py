@@ -15,7 +15,16 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.messages import Outbound, OutButton
-from core.models import Delivery, Direction, Identity, Inbox, Message, OutboxItem, Ticket
+from core.models import (
+    Delivery,
+    Direction,
+    Identity,
+    Inbox,
+    Message,
+    OutboxItem,
+    RatingRequest,
+    Ticket,
+)
 from core.work import Work
 
 
@@ -102,14 +111,25 @@ async def load(session: AsyncSession, item_id: int) -> Claimed:
         text=message.text,
         subject=message.subject,
         ticket_number=number,
-        buttons=tuple(OutButton(b.id, b.label) for b in message.buttons),
+        buttons=tuple(OutButton(b.id, b.label, b.row) for b in message.buttons),
         attachments=tuple(message.attachments),
         author_name=message.author.name if message.author else None,
         ticket_subject=ticket_subject,
         references=thread.references,
         in_reply_to=thread.in_reply_to,
+        page=await _rating_page(session, message),
     )
     return Claimed(item, outbound, inbox.channel, unreachable)
+
+
+async def _rating_page(session: AsyncSession, message: Message) -> str | None:
+    """The public page answering the rating request the message carries, if it does."""
+    if not any(b.rating_request_id for b in message.buttons):
+        return None
+    token = await session.scalar(
+        select(RatingRequest.token).where(RatingRequest.message_id == message.id)
+    )
+    return f"/rate/{token}" if token else None
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,26 @@
-"""A customer pressed a button: accepted only from the chat the button was sent to."""
+"""A customer pressed a button: accepted only from the chat the button was sent to, or from a
+link carrying the button's unguessable id (email, where buttons are links to a web page)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import events
-from core.errors import ButtonRefused
+from core import events, ratings
+from core.errors import ButtonRefused, NotFound
 from core.inbound import Received, stored
+from core.inboxes import InboxRef
 from core.logctx import bind
 from core.messages import Press
-from core.models import Button, Direction, Identity, Message, Ticket
+from core.models import Button, Direction, Identity, Message, RatingRequest, Ticket
+from core.ratings import RatingExpired
 from core.work import Work, message_snapshot
 
 log = logging.getLogger("otklik.core")
+_UNKNOWN_LINK = "this link is not valid: no such button"
 
 
 async def press(work: Work, pressed: Press) -> Received:
@@ -36,6 +42,52 @@ async def press(work: Work, pressed: Press) -> Received:
         return Received(seen.ticket_number, seen.message_id, duplicate=True)
     ticket = await work.session.get(Ticket, button.ticket_id)
     assert ticket is not None, "a button's ticket always exists"
+    return await _record(work, inbox, ticket, button, event_key)
+
+
+async def press_link(work: Work, button_id: str) -> Received:
+    """A press by link: the button's id, unguessable, is the authority; the press counts in
+    the chat (ticket and inbox) the button was sent to, as a press there would."""
+    button = await work.session.get(Button, button_id)
+    if button is None:
+        raise NotFound(_UNKNOWN_LINK)
+    ticket = await work.session.get(Ticket, button.ticket_id)
+    assert ticket is not None, "a button's ticket always exists"
+    inbox = work.inboxes.of(ticket)
+    bind(inbox=inbox.name)
+    return await _record(work, inbox, ticket, button, None)
+
+
+@dataclass(frozen=True)
+class Linked:
+    """What a press link's page shows of its button."""
+
+    label: str
+    ticket_number: int
+    rating_token: str | None  # a rating button's request: its page answers it
+    rating_value: int | None
+
+
+async def linked(session: AsyncSession, button_id: str) -> Linked:
+    """The button a press link names; NotFound when there is none."""
+    button = await session.get(Button, button_id)
+    if button is None:
+        raise NotFound(_UNKNOWN_LINK)
+    number = await session.scalar(select(Ticket.number).where(Ticket.id == button.ticket_id))
+    assert number is not None, "a button's ticket always exists"
+    if button.rating_request_id is None:
+        return Linked(button.label, number, None, None)
+    asked = await session.get(RatingRequest, button.rating_request_id)
+    assert asked is not None, "a rating button's request always exists"
+    value = int(button.payload.removeprefix(ratings.PAYLOAD))
+    return Linked(button.label, number, asked.token, value)
+
+
+async def _record(
+    work: Work, inbox: InboxRef, ticket: Ticket, button: Button, event_key: str | None
+) -> Received:
+    """The press as the customer's message on the button's ticket, then its effect: a rating
+    button answers its request, any other emits ``button.pressed``."""
     bind(ticket=ticket.number)
     # The first press of a message's buttons is the choice; a later one (the same button or
     # another of them) is recorded, but rules and adapters can tell it from the choice.
@@ -45,6 +97,12 @@ async def press(work: Work, pressed: Press) -> Received:
         .limit(1)
     )
     first = earlier is None
+    asked = None
+    if button.rating_request_id is not None:
+        asked = await work.session.get(RatingRequest, button.rating_request_id)
+        assert asked is not None, "a rating button's request always exists"
+        if work.now >= asked.expires_at:
+            raise RatingExpired()
     button.pressed_at = button.pressed_at or work.now
     message = Message(
         ticket_id=ticket.id,
@@ -57,6 +115,14 @@ async def press(work: Work, pressed: Press) -> Received:
     )
     work.session.add(message)
     await work.session.flush()
+    if asked is not None:
+        # A rating button answers its request, once: the first press of the request's buttons.
+        if first:
+            await ratings.answer(
+                work, asked, int(button.payload.removeprefix(ratings.PAYLOAD)), inbox.channel
+            )
+        log.info("rating button %s pressed (first: %s)", button.id, first)
+        return Received(ticket.number, message.id, first_press=first)
     work.emit(
         events.BUTTON_PRESSED,
         ticket,

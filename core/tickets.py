@@ -105,6 +105,7 @@ async def reply(
                 position=i,
                 label=b.label,
                 payload=b.payload,
+                row=b.row,
             )
             for i, b in enumerate(buttons)
         ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,6 +79,7 @@ class Work:
     inboxes: Inboxes
     retry: bool = False  # a conflicting concurrent write made this unit of work run again
     depth: int = 0  # the depth of the events it emits (see Event.depth)
+    zone: tzinfo = UTC  # the service's time zone: where a day begins (ratings)
     events: list[Event] = field(default_factory=list)
     outbox_queued: bool = False
     after_commit: list[Callable[[], None]] = field(default_factory=list)

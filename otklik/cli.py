@@ -18,7 +18,9 @@ from core.clock import utcnow
 from core.db import Database
 from core.errors import NotFound, OtklikError
 from core.models import Agent, Role
-from core.rules import RulesError, load_rules
+from core.rules import RulesError, RuleSet, load_rules
+from core.surveys import SurveysError, load_surveys
+from core.surveys.checks import unknown_surveys
 from otklik.logs import setup_logging
 from otklik.migrate import upgrade
 from otklik.schema import pending_migrations
@@ -37,6 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except RulesError as exc:
         print("otklik: the rules are not valid; nothing was changed:", file=sys.stderr)
+        print(*(f"  {problem}" for problem in exc.problems), sep="\n", file=sys.stderr)
+        return 2
+    except SurveysError as exc:
+        print("otklik: the surveys are not valid:", file=sys.stderr)
         print(*(f"  {problem}" for problem in exc.problems), sep="\n", file=sys.stderr)
         return 2
     except OtklikError as exc:
@@ -199,7 +205,7 @@ async def _supervise(config: Config, login: str, supervisor: str | None) -> Agen
 def _check(config: Config, _args: argparse.Namespace) -> int:
     if not config.rules_dir.is_dir():
         raise ConfigError("config", [f"rules_dir: folder {config.rules_dir} does not exist"])
-    load_rules(config.rules_dir)
+    _check_surveys(config, load_rules(config.rules_dir))
     print(
         f"otklik: configuration is valid ({len(config.inbox)} inbox(es): "
         f"{', '.join(f'{i.name} [{i.channel}]' for i in config.inbox) or 'none'})"
@@ -213,8 +219,17 @@ def _check_rules(config: Config | None, args: argparse.Namespace) -> int:
         print(f"otklik: {folder} is not a folder", file=sys.stderr)
         return 2
     rules = load_rules(folder)
+    if config is not None:
+        _check_surveys(config, rules)
     print(f"otklik: {len(rules)} rule(s) in {folder} are valid")
     return 0
+
+
+def _check_surveys(config: Config, rules: RuleSet) -> None:
+    """The survey files, and the surveys the rules' ``request_survey`` name."""
+    problems = unknown_surveys(rules, load_surveys(config.surveys_dir))
+    if problems:
+        raise RulesError(problems)
 
 
 def _safe_url(url: str) -> str:

@@ -21,6 +21,8 @@ from core.engine.perform import Performer
 from core.engine.runner import Engine
 from core.engine.schedule import RuleHook
 from core.sender import RetryPolicy, Sender
+from core.surveys import load_surveys
+from core.surveys.checks import unknown_surveys
 from settings.config import Config
 from settings.secret import signing_key
 from web.app import create_app
@@ -35,10 +37,13 @@ async def build_app(config: Config, clock: Callable[[], datetime] = utcnow) -> w
     """The whole service as one aiohttp app; the sender runs while the app runs."""
     db = Database(config.database.url)
     bus = LocalBus()
-    desk = Desk(db, bus, clock=clock)
+    desk = Desk(db, bus, clock=clock, zone=config.tz)
     await desk.sync_inboxes((i.name, i.channel) for i in config.inbox)
     rules = LiveRules(config.rules_dir, clock)
     rules.reload()
+    surveys = load_surveys(config.surveys_dir)  # SurveysError: the service does not start
+    for problem in unknown_surveys(rules.current, surveys):
+        log.error("%s (the action will fail until the survey exists)", problem)
     state = State(config, db, desk, bus, signing_key(config), clock, rules)
     app = create_app(state)
     channels = build_channels(config, app, desk, state.secret)
@@ -60,7 +65,8 @@ async def build_app(config: Config, clock: Callable[[], datetime] = utcnow) -> w
     desk.on_outbox(sender.wake)
     app[SENDER] = sender
     chats = next((c for c in channels.values() if isinstance(c, AgentChats)), None)
-    engine = Engine(desk, rules, Performer(config.locale, chats), clock=clock)
+    performer = Performer(config.locale, chats, surveys=surveys, base_url=config.web.base_url)
+    engine = Engine(desk, rules, performer, clock=clock)
     desk.before_commit(RuleHook(rules, engine.wake))
     app[ENGINE] = engine
     app.cleanup_ctx.append(

@@ -280,18 +280,19 @@ def test_a_webhook_has_defaults() -> None:
         ),
         ({"action": "stop", "now": True}, ["then[1].now: unknown key; expected one of: action"]),
         (
-            {"action": "request_rating"},
+            {"action": "request_callback"},
             [
-                'then[1].action: unknown action "request_rating"; expected one of: reply,'
+                'then[1].action: unknown action "request_callback"; expected one of: reply,'
                 " send_email, assign, set_status, set_priority, tag, note, notify, create_task,"
-                " webhook, stop"
+                " webhook, request_rating, ask_comment, request_survey, stop"
             ],
         ),
         (
             {"text": "hello"},
             [
                 "then[1].action: required: one of reply, send_email, assign, set_status,"
-                " set_priority, tag, note, notify, create_task, webhook, stop"
+                " set_priority, tag, note, notify, create_task, webhook, request_rating,"
+                " ask_comment, request_survey, stop"
             ],
         ),
         ("reply", ['then[1]: expected an action like { action = "reply", … }, got "reply"']),

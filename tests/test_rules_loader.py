@@ -198,7 +198,8 @@ def test_every_problem_of_a_realistic_file_names_its_line(tmp_path: Path) -> Non
     file = f"{tmp_path}/dispatcher_rules/10-close.toml"
     events = (
         "ticket.created, message.received, ticket.assigned, ticket.status_changed,"
-        " ticket.closed, ticket.reopened, button.pressed, note.added, message.sent"
+        " ticket.closed, ticket.reopened, button.pressed, note.added, rating.requested,"
+        " rating.received, rating.commented, survey.submitted, message.sent"
     )
     ticket_fields = (
         "ticket.id, ticket.number, ticket.subject, ticket.status, ticket.priority,"
@@ -332,7 +333,8 @@ def test_problems_of_every_file_are_reported_together(tmp_path: Path) -> None:
             '[[rule]]\nid = "a"\non = "message.edited"\nthen = [{ action = "stop" }]\n',
             '3: rule "a": on: unknown event "message.edited"; expected one of: ticket.created,'
             " message.received, ticket.assigned, ticket.status_changed, ticket.closed,"
-            " ticket.reopened, button.pressed, note.added, message.sent",
+            " ticket.reopened, button.pressed, note.added, rating.requested, rating.received,"
+            " rating.commented, survey.submitted, message.sent",
         ),
         (
             '[[rule]]\nid = "a"\non = []\nthen = [{ action = "stop" }]\n',

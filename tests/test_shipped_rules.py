@@ -9,18 +9,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from core.db import Database
 from core.engine.perform import Performer
 from core.engine.runner import Engine
 from core.i18n import LOCALES
-from core.messages import Inbound
-from core.models import Role, TicketStatus
+from core.messages import Inbound, Press
+from core.models import Agent, Rating, Role, Task, TicketStatus
 from core.rules import load_rules, parse_rules
-from core.rules.actions import NAMES, ButtonSpec, Reply
+from core.rules.actions import (
+    NAMES,
+    AskComment,
+    ButtonSpec,
+    CreateTask,
+    Notify,
+    Reply,
+    RequestRating,
+    RequestSurvey,
+)
 from core.rules.catalogue import EVENTS, OPERATORS, fields_of, reference
 from core.rules.schema import Rule
-from tests.engine import Rig, rig
+from tests.engine import Rig, rig, rows
 from tests.people import make_agent
 
 SHIPPED = Path(__file__).resolve().parent.parent / "dispatcher_rules"
@@ -38,17 +48,32 @@ CLOSED = {
 
 def test_the_shipped_folder_loads_without_problems() -> None:
     rules = load_rules(SHIPPED)
-    assert [r.id for r in rules] == ["acknowledge", "closed-notice"]
+    assert [r.id for r in rules] == [
+        "acknowledge",
+        "closed-notice",
+        "rating-request",
+        "rating-thanks",
+        "rating-negative",
+        "rating-reason",
+        "survey-notify",
+        "survey-task",
+        "survey-after-close",
+    ]
     assert rules.for_event("ticket.created")[0].id == "acknowledge"
-    assert rules.for_event("ticket.closed")[0].id == "closed-notice"
+    assert [r.id for r in rules.for_event("ticket.closed")] == ["closed-notice", "rating-request"]
 
 
 def test_every_shipped_text_has_an_english_and_a_russian_variant() -> None:
     for rule in load_rules(SHIPPED):
-        replies = [a for a in rule.actions if isinstance(a, Reply)]
-        assert replies, rule.id
-        for reply in replies:
-            assert set(reply.text.sources) == set(LOCALES), rule.id
+        texts = [a.text for a in rule.actions if isinstance(a, Reply | AskComment | Notify)]
+        texts += [b.label for a in rule.actions if isinstance(a, AskComment) for b in a.buttons]
+        if rule.id.startswith("survey-"):
+            tasks = [a for a in rule.actions if isinstance(a, CreateTask)]
+            texts += [a.title for a in tasks] + [a.description for a in tasks if a.description]
+        asks = (RequestRating, RequestSurvey)
+        assert texts or any(isinstance(a, asks) for a in rule.actions), rule.id
+        for text in texts:
+            assert set(text.sources) == set(LOCALES), rule.id
 
 
 def test_every_shipped_file_is_commented_for_admins() -> None:
@@ -111,6 +136,69 @@ async def test_closing_tells_the_customer_and_writing_again_opens_a_new_request(
     assert again != number
     assert await shipped.rig.texts(again) == [ACK[shipped.locale].format(n=again)]
     assert len(await shipped.rig.texts(number)) == 2
+
+
+RATE = {
+    "en": "How did we do with your request #{n}? One tap to rate us.",
+    "ru": "Как мы справились с обращением №{n}? Оцените нас одним нажатием.",
+}
+THANKS = {
+    "en": "Thank you for your rating! We are glad we could help.",
+    "ru": "Спасибо за оценку! Рады, что смогли помочь.",
+}
+SORRY = {
+    "en": "We are sorry. What went wrong? Tap a reason or write to us in your own words.",
+    "ru": "Нам жаль. Что пошло не так? Выберите причину или напишите своими словами.",
+}
+
+
+async def rated(shipped: Shipped, payload: str) -> int:
+    """A ticket assigned to "ann" (supervised by "sue"), closed, asked for a rating two hours
+    later, and answered with the button of ``payload``."""
+    db = shipped.rig.db
+    sue = await make_agent(db, "sue", Role.SUPERVISOR)
+    ann = await make_agent(db, "ann")
+    async with db.transaction() as s:
+        await s.execute(update(Agent).where(Agent.id == ann.id).values(supervisor_id=sue.id))
+    number = await shipped.say("my order is late")
+    await shipped.rig.desk.assign(number, ann, ann.id)
+    await shipped.close(number)
+    assert len(await shipped.rig.texts(number)) == 2, "the request waits two hours"
+    shipped.rig.clock.advance(hours=2)
+    await shipped.engine.fire_due()
+    assert (await shipped.rig.texts(number))[-1] == RATE[shipped.locale].format(n=number)
+    [button] = [b for b in await shipped.rig.buttons(number) if b.payload == payload]
+    await shipped.rig.desk.press(Press(inbox="web", external_id="alice", button_id=button.id))
+    await shipped.engine.fire_due()
+    return number
+
+
+async def test_a_positive_rating_is_thanked(shipped: Shipped):
+    number = await rated(shipped, "rating:1")
+    assert (await shipped.rig.texts(number))[-1] == THANKS[shipped.locale]
+    assert await rows(shipped.rig.db, Task) == []
+
+
+async def test_a_negative_rating_asks_why_and_gives_the_supervisor_a_task(shipped: Shipped):
+    number = await rated(shipped, "rating:0")
+    assert (await shipped.rig.texts(number))[-1] == SORRY[shipped.locale]
+    [task] = await rows(shipped.rig.db, Task)
+    assert task.title == f"Negative rating on #{number}"
+    assert "(Ann)" in task.description
+    owner = await rows(shipped.rig.db, Agent, Agent.id == task.owner_id)
+    assert [a.login for a in owner] == ["sue"]
+    reason = [
+        b for b in await shipped.rig.buttons(number) if b.payload.startswith("rating-reason:")
+    ]
+    assert len(reason) == 3
+    await shipped.rig.desk.press(Press(inbox="web", external_id="alice", button_id=reason[1].id))
+    await shipped.engine.fire_due()
+    notes = await shipped.rig.texts(number, internal=True)
+    assert notes[-1] == f"Negative rating reason: {reason[1].label}"
+    again = await shipped.say("the parcel never arrived")
+    assert again == number, "the next message is the rating's comment, not a new request"
+    [rating] = await rows(shipped.rig.db, Rating)
+    assert rating.comment == "the parcel never arrived"
 
 
 # The README: the generated catalogue in it is the catalogue, and both halves are complete.

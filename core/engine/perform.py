@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from core import tickets
+from core import i18n, ratings, tickets
 from core.channels import AgentChats, DeliveryError
 from core.desk import Unit
 from core.engine import changes
@@ -28,17 +28,23 @@ from core.models import TicketStatus
 from core.rules import RenderError, Rule, Text
 from core.rules.actions import (
     AddTags,
+    AskComment,
     Assign,
     CreateTask,
     Note,
     Notify,
     Reply,
+    RequestRating,
+    RequestSurvey,
     SendEmail,
     SetPriority,
     SetStatus,
     Stop,
     Webhook,
 )
+from core.scales import Scale
+from core.surveys import Surveys
+from core.surveys import requests as surveys
 
 log = logging.getLogger("otklik.rules")
 _EXPECTED = (OtklikError, RenderError, WebhookFailed)
@@ -66,9 +72,20 @@ class Run:
 
 
 class Performer:
-    def __init__(self, locale: str, chats: AgentChats | None = None) -> None:
+    def __init__(
+        self,
+        locale: str,
+        chats: AgentChats | None = None,
+        *,
+        surveys: Surveys | None = None,
+        base_url: str = "",
+    ) -> None:
+        """``surveys``: what ``request_survey`` may send; ``base_url``: the service's public
+        address, which starts the links to survey forms."""
         self._locale = locale
         self._chats = chats
+        self._surveys = surveys or Surveys()
+        self._base_url = base_url
         self._http: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -154,6 +171,47 @@ class Performer:
                     self._text(action.description, run) if action.description else "",
                     due,
                     run.rule.id,
+                )
+            case RequestRating():
+                if action.text is not None:
+                    text = self._text(action.text, run)
+                else:
+                    text = i18n.text(self._locale, "rating.ask", number=run.number)
+                labels = [self._text(label, run) for label in action.labels or ()]
+                await unit.do(
+                    ratings.request,
+                    run.number,
+                    Scale(action.scale),
+                    action.expires_in,
+                    text,
+                    labels,
+                    run.origin,
+                )
+            case AskComment():
+                rated = await unit.do(ratings.ask_comment, run.ticket_id, action.within)
+                if rated is None:
+                    log.info('rule "%s": ask_comment skipped: no rating to comment', run.rule.id)
+                    return
+                buttons = [Button(self._text(b.label, run), b.payload) for b in action.buttons]
+                text = self._text(action.text, run)
+                await unit.do(tickets.reply, run.number, None, text, buttons, run.origin)
+            case RequestSurvey():
+                survey = self._surveys.get(action.survey)
+                if survey is None:
+                    raise OtklikError(f'survey "{action.survey}" is not loaded (surveys_dir)')
+                if action.text is not None:
+                    text = self._text(action.text, run)
+                else:
+                    title = survey.titled(self._locale)
+                    text = i18n.text(self._locale, "survey.ask", number=run.number, title=title)
+                await unit.do(
+                    surveys.request,
+                    run.number,
+                    survey,
+                    action.expires_in,
+                    text,
+                    self._base_url,
+                    run.origin,
                 )
             case Webhook():
                 later.append((run, index, "webhook", lambda: self._webhook(action, run, index)))

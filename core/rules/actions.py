@@ -8,10 +8,12 @@ durations are ``timedelta``.
 from __future__ import annotations
 
 import operator
+import re
+from datetime import timedelta
 from functools import reduce
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
 from core.models import Priority, TicketStatus
 from core.rules.problems import Invalid, Table, shown, tag
@@ -29,6 +31,7 @@ from core.rules.values import (
     one_of,
     target,
 )
+from core.scales import SCALES, Scale
 
 
 class ButtonSpec(Table):
@@ -143,6 +146,61 @@ def _check_json(value: Any, path: tuple[str | int, ...]) -> None:
         raise Invalid(f"expected a text, number, boolean, list or table, got {shown(value)}", *path)
 
 
+class RequestRating(Table):
+    """Ask the customer to rate the ticket: buttons in a chat, links to the rating page in an
+    email. The answer is ``rating.received``; one after ``expires_in`` changes nothing."""
+
+    action: Literal["request_rating"]
+    scale: one_of(*Scale) = Scale.BINARY
+    expires_in: Duration = timedelta(days=7)
+    text: Template | None = None
+    labels: tuple[Label, ...] | None = None
+
+    @model_validator(mode="after")
+    def _a_label_per_value(self) -> RequestRating:
+        wanted = len(SCALES[Scale(self.scale)].values)
+        if self.labels is not None and len(self.labels) != wanted:
+            raise Invalid(
+                f"a {self.scale} scale has {wanted} values: expected {wanted} labels,"
+                f" got {len(self.labels)}",
+                "labels",
+            )
+        return self
+
+
+class AskComment(Table):
+    """Ask the customer about their rating: their next message in the chat, within
+    ``within``, becomes the comment of the ticket's latest rating (``rating.commented``)
+    and neither reopens nor opens a ticket. Buttons, e.g. reasons, work as in ``reply``."""
+
+    action: Literal["ask_comment"]
+    text: Template
+    within: Duration = timedelta(hours=1)
+    buttons: tuple[ButtonSpec, ...] = ()
+
+
+SURVEY_ID = re.compile(r"^[a-z0-9_.-]{1,64}$")
+
+
+def _survey_id(raw: Any) -> str:
+    if not isinstance(raw, str) or not SURVEY_ID.match(raw):
+        raise Invalid(f"expected a survey's id: 1-64 of a-z 0-9 _ . -, got {shown(raw)}")
+    return raw
+
+
+SurveyId = Annotated[str, BeforeValidator(_survey_id)]
+
+
+class RequestSurvey(Table):
+    """Send the customer a link to a survey's form (``surveys/*.toml``); its answers are
+    ``survey.submitted``, and a form sent after ``expires_in`` is refused."""
+
+    action: Literal["request_survey"]
+    survey: SurveyId
+    expires_in: Duration = timedelta(days=7)
+    text: Template | None = None
+
+
 class Stop(Table):
     """End the processing of this event: later rules do not run."""
 
@@ -160,6 +218,9 @@ ACTIONS: tuple[type[Table], ...] = (
     Notify,
     CreateTask,
     Webhook,
+    RequestRating,
+    AskComment,
+    RequestSurvey,
     Stop,
 )
 NAMES = {get_args(model.model_fields["action"].annotation)[0]: model for model in ACTIONS}

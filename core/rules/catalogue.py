@@ -29,6 +29,7 @@ class Kind(StrEnum):
     DATETIME = "datetime"  # stored as ISO 8601 text in the data
     CHOICE = "choice"  # a text from a fixed list
     LIST = "list"
+    TABLE = "table"  # values by key, for texts and webhooks; conditions only ask is_set
 
 
 class Operand(StrEnum):
@@ -147,6 +148,42 @@ AGENT = (
 ORIGIN = Field(
     "origin", Kind.TEXT, "where it was written: the Telegram forum; rule:<id>: a rule; unset: web"
 )
+RATING = _group(
+    "rating",
+    Field("id", Kind.NUMBER, "the rating's id"),
+    Field("value", Kind.NUMBER, "the value chosen: binary 1 (👍) or 0 (👎), five 1–5, nps 0–10"),
+    Field("score", Kind.NUMBER, "the value on 0–100, whatever the scale"),
+    Field("scale", Kind.CHOICE, "the scale asked", ("binary", "five", "nps")),
+    Field(
+        "bucket",
+        Kind.CHOICE,
+        "positive (👍, 4–5, 9–10), neutral (3, 7–8) or negative (👎, 1–2, 0–6)",
+        ("positive", "neutral", "negative"),
+    ),
+    Field("via", Kind.TEXT, "where it was given: the inbox's channel, or page"),
+    Field("comment", Kind.TEXT, "the customer's comment; unset until they write one"),
+    Field("given_at", Kind.DATETIME, "when the rating was given"),
+)
+SURVEY = _group(
+    "survey",
+    Field("id", Kind.TEXT, "the survey's id in its surveys/*.toml file"),
+    Field("request_id", Kind.NUMBER, "the survey request's id"),
+    Field(
+        "answers",
+        Kind.TABLE,
+        "the answers by question id: yes_no 1 (yes) or 0 (no), scale 1–5, nps 0–10, text a"
+        " text; an unanswered question is missing ({{ survey.answers.improve }})",
+    ),
+    Field("answered", Kind.LIST, "the ids of the questions answered; contains compares one"),
+    Field("nps", Kind.NUMBER, "the answer to the survey's NPS question, 0–10; unset if none"),
+    Field(
+        "nps_group",
+        Kind.CHOICE,
+        "promoter (9–10), passive (7–8) or detractor (0–6); unset without an NPS answer",
+        ("promoter", "passive", "detractor"),
+    ),
+    Field("submitted_at", Kind.DATETIME, "when the customer sent the form"),
+)
 TICKET_FACTS = (*TICKET, *CUSTOMER, *INBOX)
 
 
@@ -191,6 +228,47 @@ EVENTS: Mapping[str, EventSpec] = MappingProxyType(
                 *MESSAGE,
                 *_group("agent", *AGENT),
                 ORIGIN,
+            ),
+            _event(
+                ev.RATING_REQUESTED,
+                "a rating request was sent; agent: the one its answer will credit (the assignee)",
+                *TICKET_FACTS,
+                *_group(
+                    "rating",
+                    Field("request_id", Kind.NUMBER, "the request's id"),
+                    Field("scale", Kind.CHOICE, "the scale asked", ("binary", "five", "nps")),
+                    Field("expires_at", Kind.DATETIME, "when answers stop counting"),
+                ),
+                *_group("agent", *AGENT),
+                ORIGIN,
+            ),
+            _event(
+                ev.RATING_RECEIVED,
+                "the customer rated the ticket; agent: the one credited",
+                *TICKET_FACTS,
+                *RATING,
+                Field(
+                    "rating.replaced",
+                    Kind.BOOLEAN,
+                    "true when it replaced the ticket's rating of the same day",
+                ),
+                *_group("agent", *AGENT),
+            ),
+            _event(
+                ev.RATING_COMMENTED,
+                "the customer commented their rating (on the page, or in the chat after a rule"
+                " asked with ask_comment); agent: the one credited",
+                *TICKET_FACTS,
+                *RATING,
+                *_group("agent", *AGENT),
+            ),
+            _event(
+                ev.SURVEY_SUBMITTED,
+                "the customer sent a survey's form (request_survey); agent: the one credited"
+                " (the assignee when it was sent)",
+                *TICKET_FACTS,
+                *SURVEY,
+                *_group("agent", *AGENT),
             ),
             _event(
                 ev.MESSAGE_SENT,
