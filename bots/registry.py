@@ -44,7 +44,7 @@ def build_channels(
             vk.mount(app)
             channels[inbox.name] = vk
         elif isinstance(inbox, EmailInbox):
-            mail = EmailChannel(inbox, desk, config.locale, config.var_dir)
+            mail = EmailChannel(inbox, desk, config.locale, config.var_dir, config.web.public_url)
             mail.mount(app)
             channels[inbox.name] = mail
     return channels

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +99,10 @@ class Running:
 
 
 @asynccontextmanager
-async def running(config: Config, port: int | None = None) -> AsyncIterator[Running]:
-    app = await build_app(config)
+async def running(
+    config: Config, port: int | None = None, clock: Callable[[], datetime] = utcnow
+) -> AsyncIterator[Running]:
+    app = await build_app(config, clock)
     server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import aiohttp
 import pytest
 
 from core import queries
+from core.clock import utcnow
 from core.db import Database
 from core.messages import Button
 from core.models import Delivery
@@ -39,7 +41,12 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 
 
 async def _service(
-    db: Database, url: str, tmp: Path, telegram: FakeTelegram, mode: str
+    db: Database,
+    url: str,
+    tmp: Path,
+    telegram: FakeTelegram,
+    mode: str,
+    clock: Callable[[], datetime] = utcnow,
 ) -> AsyncIterator[Running]:
     port = free_port()
     inbox = {
@@ -57,7 +64,8 @@ async def _service(
         inbox=[inbox],
         web={"secret_key": "s" * 40, "public_url": f"http://127.0.0.1:{port}"},
     )
-    async with running(config, port=port) as svc:
+    async with running(config, port=port, clock=clock) as svc:
+        svc.mode = mode  # type: ignore[attr-defined]
         yield svc
 
 
@@ -70,7 +78,6 @@ async def bot(
     telegram: FakeTelegram,
 ) -> AsyncIterator[Running]:
     async for svc in _service(db, database_url, tmp_path, telegram, request.param):
-        svc.mode = request.param  # type: ignore[attr-defined]
         yield svc
 
 
@@ -137,7 +144,8 @@ async def test_button_press_is_recorded_once_answered_and_shown(
     )
     await bot.delivered()
     markup = telegram.params_of("sendMessage")[-1]["reply_markup"]["inline_keyboard"]
-    data = [row[0]["callback_data"] for row in markup]
+    [row] = markup  # buttons of one row share a line
+    data = [button["callback_data"] for button in row]
     assert data == [f"b:{b.id}" for b in message.buttons]
     assert all(len(d.encode()) <= 64 and "helped" not in d for d in data)
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from core import queries
+from core.clock import utcnow
 from core.db import Database
 from core.messages import Button
 from core.models import Delivery
@@ -34,7 +36,11 @@ async def viber() -> AsyncIterator[FakeViber]:
 
 
 async def _service(
-    url: str, tmp: Path, viber: FakeViber, public_url: str | None = None
+    url: str,
+    tmp: Path,
+    viber: FakeViber,
+    public_url: str | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> AsyncIterator[Running]:
     port = free_port()
     local = f"http://127.0.0.1:{port}"
@@ -54,7 +60,7 @@ async def _service(
         web={"secret_key": "s" * 40, "public_url": public_url or local},
         sender={"first_retry_seconds": 0.2, "max_retry_seconds": 0.5},
     )
-    async with running(config, port=port) as svc:
+    async with running(config, port=port, clock=clock) as svc:
         yield svc
 
 

@@ -37,7 +37,8 @@ async def test_buttons_are_callback_buttons_with_an_opaque_payload(svc: Running,
     _, message = await _offer(svc, vk)
     board = json.loads(vk.params_of("messages.send")[-1]["keyboard"])
     assert board["inline"] is True
-    actions = [row[0]["action"] for row in board["buttons"]]
+    [row] = board["buttons"]  # buttons of one row share a line
+    actions = [button["action"] for button in row]
     assert [a["type"] for a in actions] == ["callback", "callback"]
     assert [a["label"] for a in actions] == ["Yes", "No"]
     ids = [b.id for b in message.buttons]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from core import queries
+from core.clock import utcnow
 from core.db import Database
 from tests.fakes.vk import FakeVk, VkUser
 from tests.service import Running, running, service_config
@@ -31,7 +33,12 @@ async def vk() -> AsyncIterator[FakeVk]:
 
 
 async def _service(
-    db: Database, url: str, tmp: Path, vk: FakeVk, mode: str
+    db: Database,
+    url: str,
+    tmp: Path,
+    vk: FakeVk,
+    mode: str,
+    clock: Callable[[], datetime] = utcnow,
 ) -> AsyncIterator[Running]:
     inbox: dict[str, Any] = {
         "name": "vk",
@@ -44,7 +51,8 @@ async def _service(
     if mode == "callback":
         inbox |= {"secret": SECRET, "confirmation": CONFIRMATION}
     sender = {"first_retry_seconds": RETRY_SECONDS}
-    async with running(service_config(url, tmp, inbox=[inbox], sender=sender)) as svc:
+    config = service_config(url, tmp, inbox=[inbox], sender=sender)
+    async with running(config, clock=clock) as svc:
         yield svc
 
 

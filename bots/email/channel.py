@@ -33,15 +33,19 @@ MAX_TRIES = 3  # a mail that keeps failing (not the database) is flagged, not re
 
 
 class EmailChannel:
-    # What email offers the core: long texts, files; buttons only as labels to reply with.
+    # What email offers the core: long texts, files; buttons as links to their press page
+    # (without web.public_url: as labels to reply with).
     max_text = MAX_TEXT
     buttons = False
     edits = False
 
-    def __init__(self, inbox: EmailInbox, desk: Desk, locale: str, var_dir: Path) -> None:
+    def __init__(
+        self, inbox: EmailInbox, desk: Desk, locale: str, var_dir: Path, public_url: str = ""
+    ) -> None:
         self.inbox = inbox
         self.desk = desk
         self.locale = locale
+        self.public_url = public_url
         self.files = FileStore(var_dir / "email" / inbox.name)
         self._reading: asyncio.Task[None] | None = None
         self._failures: dict[str, int] = {}  # Message-ID → failed tries
@@ -49,7 +53,7 @@ class EmailChannel:
     # -- the core's side -------------------------------------------------------------------
 
     async def send(self, outbound: Outbound) -> Sent:
-        mail = compose(outbound, self.inbox, self.locale)
+        mail = compose(outbound, self.inbox, self.locale, self.public_url)
         what = f"{outbound.external_id} (outbox {outbound.outbox_id})"
         try:
             await delivery.send(self.inbox.smtp, mail, what)
@@ -148,6 +152,12 @@ class EmailChannel:
         app.on_cleanup.append(self._stop)
 
     async def _start(self, _app: web.Application) -> None:
+        if not self.public_url:
+            log.warning(
+                "inbox %s: web.public_url is not set, so buttons in emails are listed for "
+                "the customer to reply with, not sent as links",
+                self.inbox.name,
+            )
         self._reading = asyncio.create_task(
             watch.watch(self.inbox, self.handle), name=f"email-{self.inbox.name}"
         )

@@ -1,8 +1,9 @@
 """An outbox message as an email: multipart/alternative text and HTML from the templates in
 bots/email/templates/, "[#N]" in the subject, our own Message-ID and the thread's headers.
 
-Buttons are listed by their labels for the customer to reply with (one-click links need the
-public page of the ratings issue)."""
+Buttons are links to their press page (``{public_url}/press/<button id>``, web/press_page.py),
+and a message answering on a page (a rating request) links that page too; without a public
+URL to link to, buttons are listed by their labels for the customer to reply with."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -40,7 +42,7 @@ def subject(out: Outbound, locale: str) -> str:
     return text(locale, "email.subject", number=out.ticket_number, subject=out.ticket_subject)
 
 
-def compose(out: Outbound, inbox: EmailInbox, locale: str) -> EmailMessage:
+def compose(out: Outbound, inbox: EmailInbox, locale: str, public_url: str = "") -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = Address(display_name=inbox.title, addr_spec=inbox.address)
     mail["To"] = out.external_id
@@ -56,8 +58,13 @@ def compose(out: Outbound, inbox: EmailInbox, locale: str) -> EmailMessage:
         "subject": str(mail["Subject"]),
         "text": out.text,
         "paragraphs": [p.split("\n") for p in out.text.replace("\r\n", "\n").split("\n\n")],
-        "choices": [b.label for b in out.buttons],
-        "choose": text(locale, "email.choose"),
+        "choices": [
+            {"label": b.label, "url": f"{public_url}/press/{quote(b.id)}" if public_url else ""}
+            for b in out.buttons
+        ],
+        "choose": text(locale, "email.choose_link" if public_url else "email.choose"),
+        "page": f"{public_url}{out.page}" if public_url and out.page else "",
+        "open_page": text(locale, "email.rating_page"),
         "footer": text(locale, "email.footer", number=out.ticket_number),
     }
     mail.set_content(_TEMPLATES.get_template("message.txt").render(values))

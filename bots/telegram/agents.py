@@ -1,11 +1,14 @@
 """Agents working tickets from the forum supergroup: a topic per ticket.
 
 In a ticket's topic, a linked agent's message goes to the customer as their reply; commands:
-/close, /wait, /open, /assign me|login, /note text, /rate. Anyone else is refused with a hint,
-and nothing they write reaches the customer.
+/close, /wait, /open, /assign me|login, /note text, /rate (a new rating request to the
+customer, 👍/👎, valid 7 days). Anyone else is refused with a hint, and nothing they write
+reaches the customer.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
@@ -18,7 +21,9 @@ from core.desk import Desk
 from core.errors import OtklikError
 from core.i18n import text
 from core.models import Agent, TicketStatus
+from core.scales import Scale
 
+RATE_VALID = timedelta(days=7)
 _STATUS = {"close": TicketStatus.CLOSED, "wait": TicketStatus.WAITING, "open": TicketStatus.OPEN}
 
 
@@ -65,8 +70,11 @@ async def command(
                 return
             await desk.note(number, agent, args, origin=forum.origin)
             await say(limits, message, text(locale, "telegram.noted"), reply=True)
-        else:  # /rate: asking for a rating again arrives with ratings
-            await say(limits, message, text(locale, "telegram.no_ratings_yet"), reply=True)
+        else:  # /rate: the customer gets a new rating request, crediting the assignee
+            asking = text(locale, "rating.ask", number=number)
+            origin = f"agent:{agent.login}"
+            await desk.request_rating(number, Scale.BINARY, RATE_VALID, asking, origin)
+            await say(limits, message, text(locale, "telegram.rate_sent"), reply=True)
     except OtklikError as exc:
         await say(limits, message, str(exc), reply=True)
 

@@ -16,6 +16,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
+from bots.telegram import forum_ratings
 from bots.telegram.limits import TelegramLimits
 from core import events, threads
 from core.bus import EventBus
@@ -35,6 +36,7 @@ _MIRRORED = {
     events.NOTE_ADDED,
     events.BUTTON_PRESSED,
     events.TICKET_STATUS_CHANGED,
+    *forum_ratings.MIRRORED,
 }
 
 
@@ -112,6 +114,8 @@ class Forum:
             await self._say(thread, f"🔘 {data['customer']['name']}: {data['button']['label']}")
         elif event.name == events.TICKET_STATUS_CHANGED:
             await self._retitle(thread, data)
+        elif event.name in forum_ratings.MIRRORED:
+            await self._say(thread, forum_ratings.line(self._locale, event.name, data))
 
     def _text(self, key: str) -> str:
         return text(self._locale, key)

@@ -39,11 +39,11 @@ async def pressed(
         got = await desk.press(
             Press(inbox.name, str(chat), callback_data.id, platform_event_id=query.id)
         )
-    except ButtonRefused:
-        await query.answer(text(locale, "telegram.refused"))
+    except ButtonRefused as exc:
+        await query.answer(text(locale, exc.key or "telegram.refused"))
         return
     await query.answer()
-    if message and not got.duplicate:
+    if message and not got.duplicate and got.first_press:
         await _show_choice(message, _label(message, query.data))
 
 

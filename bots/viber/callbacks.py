@@ -80,8 +80,8 @@ class Callbacks:
             got = await self.desk.press(
                 Press(self.inbox.name, customer, button_id, platform_event_id=token)
             )
-        except ButtonRefused:
-            await self.say(customer, text(self.locale, "viber.refused"))
+        except ButtonRefused as exc:
+            await self.say(customer, text(self.locale, exc.key or "viber.refused"))
             return
         if not got.duplicate and not got.first_press:
             await self.say(customer, text(self.locale, "viber.pressed_before"))

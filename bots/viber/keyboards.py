@@ -4,6 +4,10 @@ A button's ``ActionBody`` is ``otk:b:<button id>``: a short opaque id the core r
 button and the chat it was sent to, never the payload itself. Pressing it makes the client
 send that text as a message (silently, so the customer's chat does not show it); the webhook
 turns such a message into a press.
+
+Viber lays buttons out on a grid 6 columns wide, filling each line before the next: a row of
+``n`` buttons takes ``6 // n`` columns each, the first ``6 % n`` one more, so every row fills
+its line and the next row starts a new one (at most 6 buttons a line; bots/rows.py).
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from bots.rows import rows
 from core.messages import OutButton
 
+COLUMNS = 6
 PREFIX = "otk:b:"
 _PRESS = re.compile(r"^otk:b:([A-Za-z0-9_-]{1,32})$")
 # ``Silent`` buttons need clients of API version 6 or later (Viber 9 and newer apps).
@@ -32,13 +38,20 @@ def keyboard(buttons: Sequence[OutButton]) -> dict[str, Any] | None:
                 "ActionType": "reply",
                 "ActionBody": f"{PREFIX}{b.id}",
                 "Text": html.escape(b.label, quote=False),
-                "Columns": 6,
+                "Columns": width,
                 "Rows": 1,
                 "Silent": True,
             }
-            for b in buttons
+            for line in rows(buttons, COLUMNS)
+            for b, width in zip(line, widths(len(line)), strict=True)
         ],
     }
+
+
+def widths(count: int) -> list[int]:
+    """The columns of each of ``count`` buttons sharing a line, filling it."""
+    size, wider = divmod(COLUMNS, count)
+    return [size + (1 if i < wider else 0) for i in range(count)]
 
 
 def pressed(text: str | None) -> str | None:

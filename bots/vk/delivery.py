@@ -17,7 +17,7 @@ import aiohttp
 from vkbottle import VKAPIError
 
 from bots.vk.api import VkApi, VkUnavailable
-from bots.vk.keyboards import keyboard
+from bots.vk.keyboards import EMPTY_STANDARD, keyboard
 from core.channels import DeliveryError, Sent
 from core.messages import Outbound, split_text
 
@@ -44,20 +44,28 @@ class Shown:
 
     text: str
     labels: dict[str, str]
+    inline: bool = True  # else the keyboard is under the input field, not in the message
 
 
 class SentKeyboards:
     """The last messages with buttons sent (in memory): a press names its message by the
-    dialog and ``conversation_message_id``, and the edit needs the text and the labels."""
+    dialog and ``conversation_message_id``, and the edit needs the text and the labels. Also
+    the dialogs with a keyboard under the input field: our next message there without
+    buttons takes it away (an edit cannot)."""
 
     def __init__(self, size: int = 10_000) -> None:
         self._size = size
         self._shown: OrderedDict[tuple[int, int], Shown] = OrderedDict()
+        self.standing: OrderedDict[int, None] = OrderedDict()
 
     def remember(self, peer_id: int, cmid: int, shown: Shown) -> None:
         self._shown[(peer_id, cmid)] = shown
         if len(self._shown) > self._size:
             self._shown.popitem(last=False)
+        if not shown.inline:
+            self.standing[peer_id] = None
+            if len(self.standing) > self._size:
+                self.standing.popitem(last=False)
 
     def get(self, peer_id: int, cmid: int) -> Shown | None:
         return self._shown.get((peer_id, cmid))
@@ -73,16 +81,19 @@ async def send(api: VkApi, out: Outbound, keyboards: SentKeyboards) -> Sent:
     """Send ``out`` to its dialog: long texts in several messages, buttons on the last one."""
     peer_id = int(out.external_id)
     pieces = split_text(out.text, MAX_TEXT)
+    board = keyboard(out.buttons)
+    clear = board is None and peer_id in keyboards.standing
     first: str | None = None
     with refusals(out):
         for i, piece in enumerate(pieces):
             last = i == len(pieces) - 1
+            shown = board.json if board and last else None
             [result] = await api.call(
                 "messages.send",
                 peer_ids=str(peer_id),
                 random_id=random_id(out.key, i),
                 message=piece,
-                keyboard=keyboard(out.buttons) if last else None,
+                keyboard=EMPTY_STANDARD if clear and i == 0 else shown,
             )
             if "error" in result:
                 raise VKAPIError[int(result["error"]["code"])](
@@ -90,10 +101,12 @@ async def send(api: VkApi, out: Outbound, keyboards: SentKeyboards) -> Sent:
                 )
             cmid = int(result.get("conversation_message_id") or 0)
             first = first or f"{peer_id}:{cmid}"
-            if last and out.buttons and cmid:
-                keyboards.remember(
-                    peer_id, cmid, Shown(piece, {b.id: b.label for b in out.buttons})
-                )
+            if clear:
+                keyboards.standing.pop(peer_id, None)
+                clear = False
+            if last and board and cmid:
+                labels = {b.id: b.label for b in out.buttons}
+                keyboards.remember(peer_id, cmid, Shown(piece, labels, board.inline))
     assert first is not None
     return Sent(platform_message_id=first)
 

@@ -1,26 +1,47 @@
-"""The core's buttons as a VK inline keyboard of callback buttons.
+"""The core's buttons as a VK keyboard of callback buttons.
 
 A press comes back as a ``message_event`` carrying the button's payload ``{"b": "<id>"}``: a
 short opaque id the core resolves to the button and the chat it was sent to, never the rule's
-payload itself (a client could forge that). VK allows at most 6 rows in an inline keyboard,
-40 characters in a label and 255 in a payload: labels are shortened and rows shared when
-building, and a payload too long fails when built, not when VK refuses it.
+payload itself (a client could forge that). Labels are shortened to VK's 40 characters, and a
+payload over 255 fails when built, not when VK refuses it.
+
+Buttons of one row share a line, at most 5 a line (longer rows are cut evenly, bots/rows.py).
+An inline keyboard (in the message) holds at most 6 lines and 10 buttons; more buttons (an NPS
+scale has 11) go in the keyboard under the input field, which holds 10 lines and 40 buttons
+(dev.vk.com, "Keyboard": 5 × 6 and 10 keys inline, 5 × 10 and 40 keys standard). Buttons
+beyond even that are left out, with a warning.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from vkbottle import Callback, Keyboard
 
+from bots.rows import rows
 from core.messages import OutButton
 
-MAX_ROWS = 6
+log = logging.getLogger("otklik.vk")
+PER_ROW = 5
+MAX_INLINE_ROWS, MAX_INLINE_BUTTONS = 6, 10
+MAX_ROWS, MAX_BUTTONS = 10, 40
 MAX_LABEL = 40
 MAX_PAYLOAD = 255
 EMPTY = json.dumps({"inline": True, "buttons": []})  # an edit with it removes the keyboard
+# Sent with the next message, it takes a keyboard under the input field away.
+EMPTY_STANDARD = json.dumps({"one_time": False, "buttons": []})
+
+
+@dataclass(frozen=True)
+class Board:
+    """A keyboard's JSON for ``messages.send``; ``inline``: shown in the message."""
+
+    json: str
+    inline: bool
 
 
 def payload(button_id: str) -> str:
@@ -45,14 +66,22 @@ def label(text: str) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
-def keyboard(buttons: Sequence[OutButton]) -> str | None:
-    """The keyboard's JSON for ``messages.send``: one button a row, the last row taking the
-    rest when there are more buttons than VK's 6 rows."""
+def keyboard(buttons: Sequence[OutButton]) -> Board | None:
+    """The buttons in lines: inline when they fit in one, else under the input field."""
     if not buttons:
         return None
-    board = Keyboard(inline=True)
-    for i, b in enumerate(buttons):
-        if i < MAX_ROWS:
-            board.row()
-        board.add(Callback(label(b.label), payload=payload(b.id)))
-    return board.get_json()
+    lines = rows(buttons, PER_ROW)
+    inline = len(lines) <= MAX_INLINE_ROWS and len(buttons) <= MAX_INLINE_BUTTONS
+    board = Keyboard(inline=inline)
+    kept = 0
+    for line in lines[:MAX_ROWS]:
+        line = line[: MAX_BUTTONS - kept]
+        if not line:
+            break
+        board.row()
+        for b in line:
+            board.add(Callback(label(b.label), payload=payload(b.id)))
+        kept += len(line)
+    if kept < len(buttons):
+        log.warning("%d buttons are more than a VK keyboard holds: %d sent", len(buttons), kept)
+    return Board(board.get_json(), inline)

@@ -21,6 +21,7 @@ from core.messages import Press
 
 log = logging.getLogger("otklik.vk")
 _VK_FAILED = (TimeoutError, VKAPIError, aiohttp.ClientError, VkUnavailable)
+MAX_SNACKBAR = 90
 
 
 async def pressed(
@@ -42,7 +43,7 @@ async def pressed(
         )
     except ButtonRefused as exc:
         log.info("press of %s in dialog %s refused: %s", button, event.peer_id, exc)
-        await _answer(api, event, text(locale, "vk.refused"))
+        await _answer(api, event, text(locale, exc.key or "vk.refused"))
         return
     if got.duplicate or not got.first_press:
         await _answer(api, event, text(locale, "vk.already"))
@@ -52,9 +53,13 @@ async def pressed(
 
 
 async def _answer(api: VkApi, event: MessageEvent, snackbar: str | None) -> None:
-    """Stop the client waiting; a short text shows as a snackbar. An answer VK refuses (the
-    event is older than a minute) changes nothing: the press is stored either way."""
-    data = json.dumps({"type": "show_snackbar", "text": snackbar}) if snackbar else None
+    """Stop the client waiting; a short text (at most 90 characters) shows as a snackbar. An
+    answer VK refuses (the event is older than a minute) changes nothing: the press is stored
+    either way."""
+    data = None
+    if snackbar:
+        shown = snackbar if len(snackbar) <= MAX_SNACKBAR else snackbar[: MAX_SNACKBAR - 1] + "…"
+        data = json.dumps({"type": "show_snackbar", "text": shown})
     try:
         await api.call(
             "messages.sendMessageEventAnswer",
@@ -68,8 +73,10 @@ async def _answer(api: VkApi, event: MessageEvent, snackbar: str | None) -> None
 
 
 async def _show_choice(api: VkApi, event: MessageEvent, button: str, shown: SentKeyboards) -> None:
-    """Replace the keyboard by the choice made. A message sent before the service restarted
-    is not remembered and keeps its keyboard; a later press of it is answered as such."""
+    """Replace the keyboard by the choice made (a keyboard under the input field stays until
+    our next message: an edit cannot take it away). A message sent before the service
+    restarted is not remembered and keeps its keyboard; a later press of it is answered as
+    such."""
     sent = shown.get(event.peer_id, event.conversation_message_id)
     if sent is None or button not in sent.labels:
         log.info("message %s:%s keeps its keyboard", event.peer_id, event.conversation_message_id)
@@ -81,7 +88,7 @@ async def _show_choice(api: VkApi, event: MessageEvent, button: str, shown: Sent
             peer_id=event.peer_id,
             conversation_message_id=event.conversation_message_id,
             message=sent.text[: MAX_TEXT - len(choice)] + choice,
-            keyboard=keyboards.EMPTY,
+            keyboard=keyboards.EMPTY if sent.inline else None,
         )
     except _VK_FAILED as exc:
         log.info("message %s could not be edited after a press: %s", event.peer_id, exc)

@@ -6,7 +6,8 @@ Routes (``{inbox}`` is the inbox name; ``/chat`` alone serves the first web chat
   GET  /chat/static/…                  the page's script and styles
   GET  /chat/api/{inbox}/history       the visitor's conversation
   POST /chat/api/{inbox}/messages      {"text", "client_id", "name"?} → the stored message
-  POST /chat/api/{inbox}/press         {"button", "client_id"} → the recorded press
+  POST /chat/api/{inbox}/press         {"button", "client_id"} → the recorded press; a refused
+                                       one is 403 with the text to show the visitor
   GET  /chat/api/{inbox}/ws            live messages for this visitor
 """
 
@@ -26,6 +27,7 @@ from bots.webchat.identity import new_cookie, visitor_of
 from core import queries
 from core.channels import Sent
 from core.desk import Desk
+from core.errors import ButtonRefused
 from core.i18n import text
 from core.messages import MAX_TEXT, Inbound, Outbound, Press
 from core.models import Message
@@ -93,7 +95,8 @@ class WebchatChannel:
                 "text": outbound.text,
                 "author": outbound.author_name,
                 "buttons": [
-                    {"id": b.id, "label": b.label, "pressed": False} for b in outbound.buttons
+                    {"id": b.id, "label": b.label, "row": b.row, "pressed": False}
+                    for b in outbound.buttons
                 ],
             },
         )
@@ -152,14 +155,18 @@ class WebchatChannel:
     async def post_press(self, request: web.Request) -> web.Response:
         visitor = self._visitor(request)
         pressed = _Pressed.model_validate(await _json(request))
-        got = await self._desk.press(
-            Press(
-                inbox=self.inbox.name,
-                external_id=visitor,
-                button_id=pressed.button,
-                platform_event_id=pressed.client_id,
+        try:
+            got = await self._desk.press(
+                Press(
+                    inbox=self.inbox.name,
+                    external_id=visitor,
+                    button_id=pressed.button,
+                    platform_event_id=pressed.client_id,
+                )
             )
-        )
+        except ButtonRefused as exc:
+            said = text(self._locale, exc.key or "chat.refused")
+            return web.json_response({"error": {"status": 403, "message": said}}, status=403)
         return web.json_response({"message_id": got.message_id, "ticket": got.ticket_number})
 
     async def socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -212,7 +219,7 @@ def _public(message: Message) -> dict[str, Any]:
         "author": message.author.name if message.author else None,
         "attachments": message.attachments,
         "buttons": [
-            {"id": b.id, "label": b.label, "pressed": b.pressed_at is not None}
+            {"id": b.id, "label": b.label, "row": b.row, "pressed": b.pressed_at is not None}
             for b in message.buttons
         ],
         "created_at": message.created_at.isoformat(),

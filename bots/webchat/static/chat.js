@@ -41,14 +41,22 @@
       const chips = document.createElement("div");
       chips.className = "chips";
       const used = message.buttons.some((b) => b.pressed);
+      const lines = new Map();  // buttons of one row share a line, lines in order of appearance
       for (const button of message.buttons) {
+        let line = lines.get(button.row || 0);
+        if (!line) {
+          line = document.createElement("div");
+          line.className = "chip-row";
+          lines.set(button.row || 0, line);
+          chips.append(line);
+        }
         const chip = document.createElement("button");
         chip.type = "button";
         chip.className = "chip";
         chip.textContent = button.label;
         chip.disabled = used;
         chip.addEventListener("click", () => press(button.id, chips));
-        chips.append(chip);
+        line.append(chip);
       }
       item.append(chips);
     }
@@ -67,7 +75,11 @@
       credentials: "same-origin",
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error((data.error && data.error.message) || response.statusText);
+    if (!response.ok) {
+      const error = new Error((data.error && data.error.message) || response.statusText);
+      error.status = response.status;
+      throw error;
+    }
     return data;
   }
 
@@ -77,7 +89,8 @@
       await post("press", { button: buttonId, client_id: id() });
       await loadHistory();
     } catch (error) {
-      say(root.dataset.refused);
+      // A refusal (403) carries the text for the visitor, e.g. that a rating request expired.
+      say(error.status === 403 && error.message ? error.message : root.dataset.refused);
     }
   }
 

@@ -20,7 +20,8 @@ forged, or unsigned; ``route`` maps an https public address to the local service
 Viber only calls https URLs.
 
 The package: ``server`` (``FakeViber``: lifecycle, routing, methods, faults, callbacks out),
-``checks`` (what Viber refuses in a message) and ``callbacks`` (the callback builders).
+``checks`` (what Viber refuses in a message), ``callbacks`` (the callback builders) and
+``layout`` (a keyboard's lines, as a client shows them).
 """
 
 from tests.fakes.viber.callbacks import ViberUser

@@ -11,8 +11,11 @@ to it through vkbottle's ``API`` pointed at ``base_url``::
         ...
         assert vk.params_of("messages.send")[-1]["message"] == "Hello!"
 
-Emulated: messages.send (random_id de-duplication per dialog, inline keyboards checked against
-VK's limits), messages.edit, messages.sendMessageEventAnswer (only for events the fake issued),
+Emulated: messages.send (random_id de-duplication per dialog, keyboards checked against VK's
+limits: 5 buttons a line; inline 6 lines and 10 buttons, under the input field 10 lines and 40
+buttons, which stays in ``under_input`` until a message brings another or an empty one),
+messages.edit, messages.sendMessageEventAnswer (only for events the fake issued; snackbars up
+to 90 characters),
 users.get, groups.getLongPollServer and the long poll ``a_check`` (``failed: 2`` after
 ``expire_key``). Faults: ``fail_next(method, code)`` answers a VK error (6, 9, 901…) instead
 of doing the call; ``fail_next(method, lose_answer=True)`` does it and answers a 502 page.

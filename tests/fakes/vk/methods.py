@@ -16,7 +16,12 @@ from tests.fakes.vk.model import Json, StoredMessage, VkError
 MAX_TEXT = 4096
 MAX_LABEL = 40
 MAX_PAYLOAD = 255
-MAX_INLINE_ROWS = 6
+# dev.vk.com, "Keyboard": at most 5 buttons a line; in a message (inline) 6 lines and 10
+# buttons, under the input field 10 lines and 40 buttons. A snackbar shows 90 characters.
+MAX_PER_ROW = 5
+MAX_INLINE_ROWS, MAX_INLINE_BUTTONS = 6, 10
+MAX_ROWS, MAX_BUTTONS = 10, 40
+MAX_SNACKBAR = 90
 
 
 def integer(params: Json, key: str, *, required: bool = True) -> int | None:
@@ -42,8 +47,16 @@ def check_keyboard(raw: str | None) -> Json | None:
     rows = board.get("buttons") if isinstance(board, dict) else None
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
         raise VkError(911, "Keyboard format is invalid: buttons must be an array of rows")
-    if board.get("inline") and len(rows) > MAX_INLINE_ROWS:
-        raise VkError(911, f"Keyboard format is invalid: more than {MAX_INLINE_ROWS} rows")
+    inline = bool(board.get("inline"))
+    most_rows, most_buttons = (
+        (MAX_INLINE_ROWS, MAX_INLINE_BUTTONS) if inline else (MAX_ROWS, MAX_BUTTONS)
+    )
+    if len(rows) > most_rows:
+        raise VkError(911, f"Keyboard format is invalid: more than {most_rows} rows")
+    if sum(len(row) for row in rows) > most_buttons:
+        raise VkError(911, f"Keyboard format is invalid: more than {most_buttons} buttons")
+    if any(len(row) > MAX_PER_ROW for row in rows):
+        raise VkError(911, f"Keyboard format is invalid: more than {MAX_PER_ROW} in a row")
     for row in rows:
         for button in row:
             action = button.get("action") if isinstance(button, dict) else None
@@ -69,6 +82,7 @@ class VkMethods:
     dialogs: dict[int, list[StoredMessage]]
     issued_events: dict[str, tuple[int, int]]
     event_answers: list[Json]
+    under_input: dict[int, Json]
 
     def _new_message(self, peer_id: int, from_id: int, text: str, **kw: Any) -> StoredMessage:
         raise NotImplementedError
@@ -123,6 +137,12 @@ class VkMethods:
             for earlier in self.dialogs.get(peer, []):
                 if earlier.random_id == random_id:
                     return earlier
+        if keyboard is not None and not keyboard.get("inline"):
+            # The keyboard under the input field: it stays until a message brings another
+            # (one with no buttons takes it away).
+            self.under_input.pop(peer, None)
+            if keyboard["buttons"]:
+                self.under_input[peer] = keyboard
         return self._new_message(peer, -self.group_id, text, random_id=random_id, keyboard=keyboard)
 
     def messages_edit(self, params: Json) -> int:
@@ -151,6 +171,11 @@ class VkMethods:
         answer: Json = {"event_id": event_id, "user_id": user, "peer_id": peer}
         if data is not None:
             answer["event_data"] = json.loads(data)
+            snackbar = answer["event_data"].get("text")
+            if answer["event_data"].get("type") == "show_snackbar" and not (
+                isinstance(snackbar, str) and 1 <= len(snackbar) <= MAX_SNACKBAR
+            ):
+                raise VkError(100, f"event_data.text must be 1-{MAX_SNACKBAR} characters")
         self.event_answers.append(answer)
         return 1
 

@@ -37,6 +37,7 @@ class FakeVk(VkMethods):
         self.dialogs: dict[int, list[StoredMessage]] = {}
         self.issued_events: dict[str, tuple[int, int]] = {}
         self.event_answers: list[Json] = []
+        self.under_input: dict[int, Json] = {}  # a dialog's keyboard under the input field
         self.polls = 0
         self._faults: list[Fault] = []
         self._ids = itertools.count(1)
