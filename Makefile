@@ -45,6 +45,8 @@ bench: $(STAMP) services
 	$(BIN)/python bench/inbound.py
 	$(BIN)/python bench/telegram.py
 	$(BIN)/python bench/delays.py
+	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/sla.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

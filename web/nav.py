@@ -15,7 +15,7 @@ from web.auth import session_of
 from web.state import STATE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_PAGES = ("/inbox", "/admin/")
+_PAGES = ("/inbox", "/admin/", "/reports")
 _NOT_PAGES = ("/inbox/ws", "/inbox/messages/")  # the live feed, customers' files
 
 
