@@ -18,8 +18,9 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from core import agents, queries
+from core import agents, queries, ticket_ratings
 from core.agents import Session
+from core.errors import Forbidden
 from core.messages import Button
 from core.models import Agent, Role, TicketStatus
 from core.queries import TicketFilter
@@ -34,6 +35,8 @@ from web.api_models import (
     NewAgentIn,
     NewAgentOut,
     NoteIn,
+    RatingList,
+    RatingOut,
     ReplyIn,
     SessionOut,
     SignIn,
@@ -154,6 +157,23 @@ async def ticket_audit(call: Call) -> AuditList:
     return AuditList(entries=[AuditEntryOut.of(e) for e in await queries.audit(db, ticket.id)])
 
 
+async def ticket_ratings_list(call: Call) -> RatingList:
+    db = call.state.db
+    ticket = await queries.ticket(db, call.get(TicketPath).number)
+    shown = await ticket_ratings.of_ticket(db, ticket.id)
+    return RatingList(ratings=[RatingOut.of(r) for r in shown])
+
+
+def _ratings_read_only(method: str) -> Handler:
+    """Agents see ratings and never change them: every role is refused."""
+
+    async def refuse(call: Call) -> Result:
+        raise Forbidden("ratings are read-only")
+
+    refuse.__name__ = f"{method.lower()}_ratings_refused"
+    return refuse
+
+
 async def reply(call: Call) -> MessageOut:
     given = call.get(ReplyIn)
     buttons = [Button(b.label, b.payload) for b in given.buttons]
@@ -258,6 +278,28 @@ ROUTES: tuple[Route, ...] = (
         path_params=TicketPath,
         response=AuditList,
         errors=(404,),
+    ),
+    Operation(
+        handler=ticket_ratings_list,
+        method="GET",
+        path=API + "/tickets/{number}/ratings",
+        summary="The ticket's ratings, oldest first (read only)",
+        tag="tickets",
+        path_params=TicketPath,
+        response=RatingList,
+        errors=(404,),
+    ),
+    *(
+        Operation(
+            handler=_ratings_read_only(method),
+            method=method,
+            path=API + "/tickets/{number}/ratings",
+            summary="Refused for every role: ratings are read-only",
+            tag="tickets",
+            path_params=TicketPath,
+            errors=(403,),
+        )
+        for method in ("PUT", "PATCH", "DELETE")
     ),
     Operation(
         handler=reply,

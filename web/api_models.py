@@ -25,6 +25,8 @@ from core.models import (
     TicketStatus,
 )
 from core.models import Button as ButtonRow
+from core.scales import Bucket, Scale
+from core.ticket_ratings import Shown
 
 MAX_PAGE = 200
 MAX_ID = 2**31 - 1  # ids and numbers are 32-bit columns; larger values never match
@@ -332,3 +334,38 @@ class AuditEntryOut(BaseModel):
 
 class AuditList(BaseModel):
     entries: list[AuditEntryOut]
+
+
+class RatingOut(BaseModel):
+    id: int
+    value: int
+    label: str = Field(description="The value as the customer saw it offered")
+    scale: Scale
+    score: int = Field(description="The value on 0-100, whatever the scale")
+    bucket: Bucket
+    via: str = Field(description="The channel the answer came by, or page (the rating page)")
+    agent: AgentRef | None = Field(description="The agent the rating credits")
+    given_at: datetime
+    comment: str | None
+    commented_at: datetime | None
+
+    @classmethod
+    def of(cls, shown: Shown) -> RatingOut:
+        rating = shown.rating
+        return cls(
+            id=rating.id,
+            value=rating.value,
+            label=shown.label,
+            scale=Scale(rating.scale),
+            score=rating.score,
+            bucket=Bucket(rating.bucket),
+            via=rating.via,
+            agent=AgentRef.of(shown.agent),
+            given_at=rating.given_at,
+            comment=rating.comment,
+            commented_at=rating.commented_at,
+        )
+
+
+class RatingList(BaseModel):
+    ratings: list[RatingOut]

@@ -7,7 +7,21 @@ from pathlib import Path
 
 from aiohttp import web
 
-from web import admin_rules, api, health, inbox, live, login, notifications, profile, tasks
+from web import (
+    admin_rules,
+    api,
+    health,
+    inbox,
+    live,
+    login,
+    notifications,
+    press_page,
+    profile,
+    rate,
+    reports,
+    survey,
+    tasks,
+)
 from web.auth import csrf_middleware
 from web.errors import errors_middleware
 from web.nav import nav_middleware
@@ -40,7 +54,11 @@ def create_app(state: State) -> web.Application:
     tasks.setup(app)
     notifications.setup(app)
     admin_rules.setup(app)
+    reports.setup(app)
     live.setup(app, state.bus)
     api.setup(app)
+    rate.setup(app)
+    press_page.setup(app)
+    survey.setup(app)
     app.router.add_static("/static/", STATIC, name="static")
     return app

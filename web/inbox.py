@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import quote
 
 from aiohttp import web
 from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 
-from core import queries, tasks
+from core import queries, tasks, ticket_ratings
 from core.channels import FileSource
 from core.desk import Desk
 from core.errors import InvalidInput
+from core.i18n import text
 from core.models import Agent, TicketStatus
 from core.queries import TicketFilter
+from core.scales import Scale
 from core.tickets import ALLOWED, may_work_on
 from web.auth import require
 from web.pages import redirect, render
@@ -74,6 +77,7 @@ async def ticket_page(request: web.Request) -> web.Response:
         messages=await queries.messages(state.db, ticket.id),
         audit=await queries.audit(state.db, ticket.id),
         tasks=await tasks.for_ticket(state.db, ticket.id),
+        ratings=await ticket_ratings.of_ticket(state.db, ticket.id),
         may_complete=tasks.may_complete,
         now=state.clock(),
         agents=await queries.agents(state.db),
@@ -134,6 +138,18 @@ async def status(request: web.Request) -> web.Response:
     return act.done()
 
 
+RATING_VALID = timedelta(days=7)
+
+
+async def request_rating(request: web.Request) -> web.Response:
+    """Send the customer a rating request again (a good/bad one, valid a week)."""
+    act = await _action(request)
+    ask = text(request.app[STATE].locale, "rating.ask", number=act.number)
+    origin = f"agent:{act.agent.login}"
+    await act.desk.request_rating(act.number, Scale.BINARY, RATING_VALID, ask, origin)
+    return act.done()
+
+
 # Shown in the page; anything else is downloaded, so a customer's file never runs as our page.
 _INLINE = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 
@@ -184,6 +200,7 @@ def setup(app: web.Application) -> None:
             web.post("/inbox/tickets/{number}/note", note),
             web.post("/inbox/tickets/{number}/assign", assign),
             web.post("/inbox/tickets/{number}/status", status),
+            web.post("/inbox/tickets/{number}/rating", request_rating),
             web.get("/inbox/messages/{message}/files/{index}", attachment),
         ]
     )
