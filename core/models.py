@@ -475,3 +475,38 @@ class SurveyAnswer(Base):
     kind: Mapped[str] = mapped_column(String(10))
     value: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str | None] = mapped_column(Text)
+
+
+class SlaTarget(Base):
+    """One SLA deadline of a ticket (``target``: reaction or resolution), fixed when the ticket
+    is registered under its support level and never recomputed from the level later.
+
+    ``due_at`` is the deadline now: the first one plus the working time (by ``calendar``) the
+    ticket spent paused, added each time a pause ends (``paused_seconds`` sums it;
+    ``paused_since`` is set while a pause runs). ``met_at`` is when it was met, ``breached``
+    whether that was late (or the deadline passed unmet), ``worked_seconds`` the working time
+    it took, pauses left out, and ``agent_id`` the assignee when it was met or breached: one
+    row per ticket and target, so the compliance report is an SQL aggregate over this table.
+    """
+
+    __tablename__ = "sla_targets"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "target"),
+        # Open deadlines, nearest first: the inbox's sort and the escalation checks.
+        Index("ix_sla_targets_open", "met_at", "due_at"),
+        Index("ix_sla_targets_report", "started_at", "level", "target", "agent_id", "inbox_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id"))
+    level: Mapped[str] = mapped_column(String(64))
+    calendar: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(10))  # reaction | resolution
+    started_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    paused_since: Mapped[datetime | None]
+    met_at: Mapped[datetime | None]
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    worked_seconds: Mapped[int | None] = mapped_column(Integer)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
