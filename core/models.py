@@ -380,8 +380,8 @@ class RatingRequest(Base):
 
     __tablename__ = "rating_requests"
     __table_args__ = (
-        Index("ix_rating_requests_created", "created_at"),
-        # Covers the response-rate reports (core/reports): read from the index alone.
+        # Covers the response-rate reports (core/reports), read from the index alone, and any
+        # search by the time sent (it starts with created_at).
         Index("ix_rating_requests_report", "created_at", "agent_id", "inbox_id", "answered_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

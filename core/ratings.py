@@ -88,7 +88,7 @@ async def request(
         events.RATING_REQUESTED,
         ticket,
         rating={"request_id": asked.id, "scale": scale, "expires_at": asked.expires_at.isoformat()},
-        agent=await _credited(work, asked.agent_id),
+        agent=await credited_agent(work, asked.agent_id),
         origin=origin,
     )
     return asked
@@ -178,7 +178,7 @@ async def answer(work: Work, asked: RatingRequest, value: int, via: str) -> Rati
         events.RATING_RECEIVED,
         ticket,
         rating={**snapshot(rating), "replaced": replaced},
-        agent=await _credited(work, rating.agent_id),
+        agent=await credited_agent(work, rating.agent_id),
     )
     return rating
 
@@ -262,7 +262,7 @@ async def _comment(work: Work, rating: Rating, text: str, ticket: Ticket | None 
         events.RATING_COMMENTED,
         ticket,
         rating=snapshot(rating),
-        agent=await _credited(work, rating.agent_id),
+        agent=await credited_agent(work, rating.agent_id),
     )
     return rating
 
@@ -289,7 +289,9 @@ def snapshot(rating: Rating) -> dict[str, Any]:
     }
 
 
-async def _credited(work: Work, agent_id: int | None) -> dict[str, Any] | None:
+async def credited_agent(work: Work, agent_id: int | None) -> dict[str, Any] | None:
+    """The agent an answer credits (a rating's or a survey's), as events tell it; None: the
+    request credited nobody, or that agent's row is gone."""
     if agent_id is None:
         return None
     agent = await work.session.get(Agent, agent_id)

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import events
 from core.errors import InvalidInput, NotFound
 from core.models import SurveyAnswer, SurveyRequest, Ticket
-from core.ratings import _credited as credited
+from core.ratings import credited_agent
 from core.surveys.answers import Answer, check
 from core.surveys.definitions import Kind, Survey
 from core.tickets import reply, ticket_for_update
@@ -134,7 +134,7 @@ async def submit(work: Work, token: str, form: dict[str, str]) -> SurveyRequest:
         events.SURVEY_SUBMITTED,
         ticket,
         survey=snapshot(asked, answers),
-        agent=await credited(work, asked.agent_id),
+        agent=await credited_agent(work, asked.agent_id),
     )
     return asked
 
