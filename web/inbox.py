@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote
@@ -18,12 +19,14 @@ from core.i18n import text
 from core.models import Agent, TicketStatus
 from core.queries import TicketFilter
 from core.scales import Scale
+from core.sla import status as sla_status
 from core.tickets import ALLOWED, may_work_on
 from web.auth import require
 from web.pages import redirect, render
 from web.state import STATE
 
 PAGE_SIZE = 50
+_SORTS = ("", "activity", "deadline")
 
 
 def _filter(request: web.Request, me: Agent) -> TicketFilter:
@@ -46,10 +49,31 @@ def _filter(request: web.Request, me: Agent) -> TicketFilter:
     )
 
 
+def _by_deadline(request: web.Request) -> bool:
+    sort = request.query.get("sort", "")
+    if sort not in _SORTS:
+        raise InvalidInput(f"sort: expected activity or deadline, not {sort[:40]!r}")
+    return sort == "deadline"
+
+
+def _span(locale: str) -> Callable[[timedelta], str]:
+    """How pages write a working-time span (``2h 05m``)."""
+    return lambda left: sla_status.duration_text(locale, left)
+
+
 async def ticket_list(request: web.Request) -> web.Response:
     session = await require(request)
     state = request.app[STATE]
-    found, total = await queries.tickets(state.db, _filter(request, session.agent))
+    wanted = _filter(request, session.agent)
+    sla_on = bool(state.config.sla.level)  # no levels: no SLA, nothing of it shown
+    if _by_deadline(request) and sla_on:
+        found, total = await sla_status.tickets_by_deadline(state.db, wanted)
+    else:
+        found, total = await queries.tickets(state.db, wanted)
+    slas: dict[int, sla_status.TicketSla] = {}
+    if sla_on:
+        ids = [t.id for t in found]
+        slas = await sla_status.of_tickets(state.db, ids, state.config.calendars, state.clock())
     template = "_rows.html" if request.query.get("partial") else "tickets.html"
     return render(
         request,
@@ -61,6 +85,9 @@ async def ticket_list(request: web.Request) -> web.Response:
         inboxes=[i.name for i in state.config.inbox],
         agents=await queries.agents(state.db),
         statuses=list(TicketStatus),
+        slas=slas,
+        sla_on=sla_on,
+        span=_span(state.locale),
     )
 
 
@@ -69,6 +96,11 @@ async def ticket_page(request: web.Request) -> web.Response:
     state = request.app[STATE]
     ticket = await queries.ticket(state.db, _number(request))
     template = "_ticket.html" if request.query.get("partial") else "ticket.html"
+    sla_on = bool(state.config.sla.level)
+    now = state.clock()
+    sla = None
+    if sla_on:
+        sla = await sla_status.of_ticket(state.db, ticket.id, state.config.calendars, now)
     return render(
         request,
         template,
@@ -79,7 +111,10 @@ async def ticket_page(request: web.Request) -> web.Response:
         tasks=await tasks.for_ticket(state.db, ticket.id),
         ratings=await ticket_ratings.of_ticket(state.db, ticket.id),
         may_complete=tasks.may_complete,
-        now=state.clock(),
+        now=now,
+        sla=sla,
+        sla_on=sla_on,
+        span=_span(state.locale),
         agents=await queries.agents(state.db),
         next_statuses=sorted(ALLOWED[TicketStatus(ticket.status)]),
         may_work=may_work_on(session.agent, ticket),
