@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core import events, ratings, replies
+from core import events, metrics, ratings, replies
 from core.errors import InvalidInput
 from core.inboxes import InboxRef
 from core.logctx import bind
@@ -59,6 +59,7 @@ async def receive(work: Work, inbound: Inbound) -> Received:
     if work.retry and (seen := await stored(work, inbox, inbound.platform_message_id)):
         log.info("duplicate inbound %s ignored", inbound.platform_message_id)
         return Received(seen.ticket_number, seen.message_id, duplicate=True)
+    work.after_commit.append(metrics.INBOUND.labels(inbox.channel).inc)
     conn = await work.session.connection()
     found = await _customer_and_live_ticket(conn, inbox, inbound.external_id)
     if found is None:

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import tuple_, update
 
-from core import events, outbox
+from core import events, metrics, outbox
 from core.bus import EventBus
 from core.channels import Channel, DeliveryError, Sent
 from core.clock import utcnow
@@ -245,6 +245,7 @@ class Sender:
 
     async def _sent(self, claimed: outbox.Claimed, sent: Sent) -> None:
         item, now = claimed.item, self._clock()
+        metrics.SENT.labels(claimed.channel).inc()
         await self._finish(
             claimed,
             status=Delivery.SENT,
@@ -259,6 +260,7 @@ class Sender:
         """Record the failure; return when the row will be tried again (None: never)."""
         item = claimed.item
         final = exc.permanent or item.attempts >= self._policy.max_attempts
+        metrics.DELIVERY_FAILURES.labels(claimed.channel, "true" if final else "false").inc()
         if final:
             await self._finish(
                 claimed,

@@ -81,6 +81,7 @@ class WebConfig(_Section):
     public_url: str = ""
     secret_key: str | None = Field(None, min_length=32)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    metrics_token: str | None = Field(None, min_length=16)  # None: /metrics from loopback only
 
     @field_validator("public_url")
     @classmethod

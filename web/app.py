@@ -14,6 +14,7 @@ from web import (
     inbox,
     live,
     login,
+    metrics,
     notifications,
     press_page,
     profile,
@@ -48,6 +49,7 @@ def create_app(state: State) -> web.Application:
     )
     app[STATE] = state
     health.setup(app)
+    metrics.setup(app)
     login.setup_routes(app)
     inbox.setup(app)
     profile.setup(app)

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from core import i18n, ratings, tickets
+from core import i18n, metrics, ratings, tickets
 from core.channels import AgentChats, DeliveryError
 from core.desk import Unit
 from core.engine import changes
@@ -118,6 +118,7 @@ class Performer:
                 self._failed(run, index, name, exc, trace=True)
 
     def _failed(self, run: Run, index: int, name: str, exc: Exception, trace: bool) -> None:
+        metrics.RULE_ACTION_ERRORS.labels(run.rule.id).inc()
         log.error(
             'rule "%s" action %d (%s) failed on %s of ticket %s: %s',
             run.rule.id,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from core import delays
+from core import delays, metrics
 from core.clock import utcnow
 from core.desk import Desk, Unit
 from core.engine import changes
@@ -74,12 +74,14 @@ class Engine:
         renewer = asyncio.create_task(self._upkeep(), name="otklik-rules-upkeep")
         try:
             while True:
+                metrics.SCHEDULER.beat()
                 claimed = await self._claim()
                 if self._clock() - self._flushed > _STATS_EVERY:
                     await self._flush_stats()
                 if claimed < self._batch:
                     await self._pause()
         finally:
+            metrics.SCHEDULER.stopped()
             renewer.cancel()
             await asyncio.shield(self.stop())
 
@@ -174,6 +176,9 @@ class Engine:
         """The run's changes and its end commit together: a run that did its work is never
         claimed again, and one that did not commit is claimed again whole."""
         later: list[Later] = []
+        kind = "immediate" if due.rule_id == NOW else "delayed"
+        late = (self._clock() - due.due_at).total_seconds()
+        metrics.RUN_LATENESS.labels(kind).observe(max(late, 0.0))
         with bound(ticket=due.event_data.get("ticket", {}).get("number")):
             try:
                 async with self._desk.together(depth=due.depth + 1) as unit:
