@@ -113,7 +113,11 @@ async def test_serve_prints_where_to_go_and_serves(tmp_path: Path, db: Database)
         link = re.search(rf"http://127\.0\.0\.1:{port}/inbox/setup/\S+", out)[0]
         async with aiohttp.ClientSession() as http:
             health = await http.get(f"http://127.0.0.1:{port}/healthz")
-            assert (await health.json()) == {"status": "ok", "database": "ok"}
+            assert (await health.json()) == {
+                "status": "ok",
+                "database": "ok",
+                "scheduler": "running",
+            }
             setup = await http.get(link)
             assert setup.status == 200 and "admin" in await setup.text()
     finally:

@@ -1,25 +1,67 @@
-"""/healthz: is the database reachable."""
+"""/healthz: can this process do its work — database, Redis (when configured), scheduler.
+
+200 with every part "ok" (the scheduler "running"), else 503 naming the failing part. Today
+every ``otklik serve`` process runs the rules runner (the scheduler of rule runs) itself, so
+"running" means this process's loop goes round; with process roles it will say whether this
+process leads.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
+import redis.asyncio as redis
 from aiohttp import web
 
+from core import metrics
 from web.state import STATE
+
+CHECK_SECONDS = 5.0
+STALLED_AFTER = 60.0  # seconds without a round of the runner's loop (it goes round every 0.5 s)
+_REDIS = web.AppKey("otklik_health_redis", redis.Redis)
 
 
 async def healthz(request: web.Request) -> web.Response:
     state = request.app[STATE]
+    checks: dict[str, Awaitable[object]] = {"database": state.db.ping()}
+    if _REDIS in request.app:
+        checks["redis"] = request.app[_REDIS].ping()
+    results = await asyncio.gather(*(_check(c) for c in checks.values()))
+    report: dict[str, str] = dict(zip(checks, results, strict=True))
+    report["scheduler"] = scheduler_state()
+    healthy = all(v == "ok" for v in results) and report["scheduler"] == "running"
+    return web.json_response(
+        {"status": "ok" if healthy else "unavailable", **report}, status=200 if healthy else 503
+    )
+
+
+async def _check(ping: Awaitable[object]) -> str:
     try:
-        await asyncio.wait_for(state.db.ping(), timeout=5)
+        async with asyncio.timeout(CHECK_SECONDS):
+            await ping
     except Exception as exc:
-        return web.json_response(
-            {"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"},
-            status=503,
-        )
-    return web.json_response({"status": "ok", "database": "ok"})
+        return f"unreachable: {type(exc).__name__}"
+    return "ok"
+
+
+def scheduler_state() -> str:
+    age = metrics.SCHEDULER.age()
+    if age is None:
+        return "stopped"
+    if age > STALLED_AFTER:
+        return f"stalled: no round for {age:.0f} s"
+    return "running"
 
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
+    url = app[STATE].config.redis.url
+    if url is None:
+        return
+    app[_REDIS] = redis.from_url(url, socket_connect_timeout=CHECK_SECONDS)
+
+    async def _close(app: web.Application) -> None:
+        await app[_REDIS].aclose()
+
+    app.on_cleanup.append(_close)
