@@ -1,10 +1,11 @@
-"""The rating reports' pages under /reports: supervisors and admins only."""
+"""The rating and SLA reports' pages under /reports: supervisors and admins only."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from web.reports.pages import average, index, nps, rated_list, response_rate, satisfaction
+from web.reports.sla import compliance
 
 
 def setup(app: web.Application) -> None:
@@ -16,5 +17,6 @@ def setup(app: web.Application) -> None:
             web.get("/reports/ratings", rated_list),
             web.get("/reports/nps", nps),
             web.get("/reports/responses", response_rate),
+            web.get("/reports/sla", compliance),
         ]
     )

@@ -13,7 +13,13 @@ from core.reports.scope import Period
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
 BAR_ROW, LABEL_WIDTH = 18, 170
-COLOURS = {"positive": "#16a34a", "neutral": "#9ca3af", "negative": "#dc2626"}
+COLOURS = {
+    "positive": "#16a34a",
+    "neutral": "#9ca3af",
+    "negative": "#dc2626",
+    "met": "#16a34a",  # SLA deadlines
+    "missed": "#dc2626",
+}
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,7 @@ class Dot:
 @dataclass(frozen=True)
 class Bar:
     label: str
-    parts: dict[str, int]  # by bucket: positive, neutral, negative
+    parts: dict[str, int]  # by bucket (positive, neutral, negative) or deadline (met, missed)
     title: str
 
 
