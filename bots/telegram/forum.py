@@ -16,7 +16,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
-from bots.telegram import forum_ratings
+from bots.telegram import forum_ratings, forum_sla
 from bots.telegram.limits import TelegramLimits
 from core import events, threads
 from core.bus import EventBus
@@ -103,7 +103,10 @@ class Forum:
         message = data.get("message", {})
         t = self._text
         agent = (data.get("agent") or {}).get("name") or t("telegram.bot")  # unset: the rules
-        if event.name == events.MESSAGE_RECEIVED:
+        if event.name == events.TICKET_CREATED:
+            if deadlines := await forum_sla.line(self._db, self._locale, event.ticket_id or 0):
+                await self._say(thread, deadlines)
+        elif event.name == events.MESSAGE_RECEIVED:
             await self._say(thread, f"👤 {data['customer']['name']}:\n{message['text']}")
             await self._files(thread, message.get("attachments", []))
         elif event.name == events.MESSAGE_SENT:
