@@ -84,7 +84,8 @@ async def set_targets(db: Database, number: int, level: str, *targets: Target) -
 
 
 async def desk_with_deadlines(svc: Running) -> None:
-    """Tickets #1–#5 (a customer each) and their deadlines; #4 has none."""
+    """Tickets #1–#5 (a customer each) and their deadlines; #4 has none (whatever the SLA
+    gave them as they were registered is replaced)."""
     for who in range(1, 6):
         assert await customer_writes(svc, f"Question {who}", f"c{who}") == who
     db = svc.state.db
@@ -110,6 +111,7 @@ async def desk_with_deadlines(svc: Running) -> None:
         # Paused on Monday at 17:00: Mon 17–18 and Tue 09–11 were left, 3h, frozen.
         Target("resolution", at(10, 11), paused_since=at(9, 17)),
     )
+    await set_targets(db, 4, "Default")
     await set_targets(
         db,
         5,
