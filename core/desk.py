@@ -49,12 +49,14 @@ class Desk:
         clock: Callable[[], datetime] = utcnow,
         on_outbox: Callable[[], None] | None = None,
         zone: tzinfo = UTC,
+        locale: str = "en",
     ) -> None:
         self.db = db
         self.bus = bus
         self.clock = clock
         self._on_outbox = on_outbox
         self.zone = zone
+        self.locale = locale
         self._inboxes = Inboxes()
         self._before_commit: list[Hook] = []
 
@@ -198,7 +200,12 @@ class Desk:
                 try:
                     async with self.db.transaction() as session:
                         work = Work(
-                            session, self.clock(), self._inboxes, retry=attempt > 1, zone=self.zone
+                            session,
+                            self.clock(),
+                            self._inboxes,
+                            retry=attempt > 1,
+                            zone=self.zone,
+                            locale=self.locale,
                         )
                         result = await verb(work, *args)
                         for hook in self._before_commit:
@@ -238,7 +245,14 @@ class Unit:
     async def do(self, verb: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run ``verb(work, *args)`` in a savepoint; on error it is undone and re-raised."""
         desk = self._desk
-        work = Work(self.session, self.now, desk._inboxes, depth=self._depth, zone=desk.zone)
+        work = Work(
+            self.session,
+            self.now,
+            desk._inboxes,
+            depth=self._depth,
+            zone=desk.zone,
+            locale=desk.locale,
+        )
         async with self.session.begin_nested():
             result = await verb(work, *args)
             for hook in self._desk._before_commit:

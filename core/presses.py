@@ -1,5 +1,9 @@
 """A customer pressed a button: accepted only from the chat the button was sent to, or from a
-link carrying the button's unguessable id (email, where buttons are links to a web page)."""
+link carrying the button's unguessable id (email, where buttons are links to a web page).
+
+A rating request's button answers it (core/ratings.py); a survey's button (a survey of one
+NPS question sent to a chat, core/surveys/requests.py) submits it; any other emits
+``button.pressed``."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from core.logctx import bind
 from core.messages import Press
 from core.models import Button, Direction, Identity, Message, RatingRequest, Ticket
 from core.ratings import RatingExpired
+from core.surveys import requests as surveys
 from core.work import Work, message_snapshot
 
 log = logging.getLogger("otklik.core")
@@ -87,7 +92,7 @@ async def _record(
     work: Work, inbox: InboxRef, ticket: Ticket, button: Button, event_key: str | None
 ) -> Received:
     """The press as the customer's message on the button's ticket, then its effect: a rating
-    button answers its request, any other emits ``button.pressed``."""
+    button answers its request, a survey's submits it, any other emits ``button.pressed``."""
     bind(ticket=ticket.number)
     # The first press of a message's buttons is the choice; a later one (the same button or
     # another of them) is recorded, but rules and adapters can tell it from the choice.
@@ -103,6 +108,10 @@ async def _record(
         assert asked is not None, "a rating button's request always exists"
         if work.now >= asked.expires_at:
             raise RatingExpired()
+    # A survey's buttons answer it once: a press after that, or after it expired, is refused.
+    surveyed = await surveys.by_button(work, button)
+    if surveyed is not None:
+        surveys.refuse_if_closed(work, surveyed)
     button.pressed_at = button.pressed_at or work.now
     message = Message(
         ticket_id=ticket.id,
@@ -123,6 +132,10 @@ async def _record(
             )
         log.info("rating button %s pressed (first: %s)", button.id, first)
         return Received(ticket.number, message.id, first_press=first)
+    if surveyed is not None:
+        await surveys.answer_by_button(work, surveyed, button)
+        log.info("survey button %s pressed: survey request %s answered", button.id, surveyed.id)
+        return Received(ticket.number, message.id)
     work.emit(
         events.BUTTON_PRESSED,
         ticket,

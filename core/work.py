@@ -80,6 +80,7 @@ class Work:
     retry: bool = False  # a conflicting concurrent write made this unit of work run again
     depth: int = 0  # the depth of the events it emits (see Event.depth)
     zone: tzinfo = UTC  # the service's time zone: where a day begins (ratings)
+    locale: str = "en"  # the service's language: texts the core writes (a survey's thanks)
     events: list[Event] = field(default_factory=list)
     outbox_queued: bool = False
     after_commit: list[Callable[[], None]] = field(default_factory=list)

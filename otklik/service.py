@@ -37,7 +37,7 @@ async def build_app(config: Config, clock: Callable[[], datetime] = utcnow) -> w
     """The whole service as one aiohttp app; the sender runs while the app runs."""
     db = Database(config.database.url)
     bus = LocalBus()
-    desk = Desk(db, bus, clock=clock, zone=config.tz)
+    desk = Desk(db, bus, clock=clock, zone=config.tz, locale=config.locale)
     await desk.sync_inboxes((i.name, i.channel) for i in config.inbox)
     rules = LiveRules(config.rules_dir, clock)
     rules.reload()
