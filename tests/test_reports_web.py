@@ -145,6 +145,32 @@ async def test_response_rate_by_agent(berlin: Running, data: Rated):
         ]
 
 
+async def test_response_rate_per_period_as_a_second_csv(berlin: Running, data: Rated):
+    async with berlin.client() as http:
+        await signed_in(http, "sveta")
+        page = await (await http.get(f"/reports/responses?{MARCH}&by=week")).text()
+        link = "/reports/responses?from=2026-03-01&amp;to=2026-03-31&amp;by=week&amp;format=csv"
+        assert f"{link}&amp;table=periods" in page
+        response = await http.get(f"/reports/responses?{MARCH}&by=week&format=csv&table=periods")
+        assert response.headers["Content-Disposition"] == (
+            'attachment; filename="responses-by-week-2026-03-01-2026-03-31.csv"'
+        )
+        assert await csv_rows(response) == [  # by the Monday of the week the request was sent
+            ["From", "Sent", "Answered", "Response rate"],
+            ["2026-02-23", "1", "0", "0.0"],
+            ["2026-03-02", "3", "3", "100.0"],
+            ["2026-03-09", "2", "2", "100.0"],
+            ["2026-03-16", "5", "5", "100.0"],
+            ["2026-03-23", "1", "0", "0.0"],
+            ["2026-03-30", "3", "1", "33.3"],
+        ]
+        agents = await http.get(f"/reports/responses?{MARCH}&format=csv&table=agents")
+        assert [row[0] for row in await csv_rows(agents)] == ["Agent", "Anna", "Boris", "No agent"]
+        wrong = await http.get(f"/reports/responses?{MARCH}&format=csv&table=days")
+        assert wrong.status == 400
+        assert "table: expected agents or periods, not &#x27;days&#x27;" in await wrong.text()
+
+
 async def test_rated_tickets_link_to_the_inbox_and_export_every_match(berlin: Running, data: Rated):
     async with berlin.client() as http:
         await signed_in(http, "sveta")

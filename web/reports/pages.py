@@ -12,6 +12,7 @@ from aiohttp import web
 
 from core import queries
 from core.agents import Session
+from core.errors import InvalidInput
 from core.i18n import text
 from core.models import Role
 from core.reports import rated, responses, series
@@ -210,23 +211,31 @@ async def nps(request: web.Request) -> web.StreamResponse:
     return await report.page(rows=points, total=total, chart=drawn, answers=answers)
 
 
+RESPONSE_TABLES = ("agents", "periods")  # the response rate's tables, one CSV each
+
+
 async def response_rate(request: web.Request) -> web.StreamResponse:
+    """Two tables, per agent and per period; the CSV is the first, or ``table=periods``."""
     report = await Report.open(request, "responses")
     wanted = report.asked
+    table = request.query.get("table", "agents")
+    if table not in RESPONSE_TABLES:
+        expected = " or ".join(RESPONSE_TABLES)
+        raise InvalidInput(f"table: expected {expected}, not {table[:40]!r}")
     db = report.state.db
+    rates = ["reports.sent", "reports.answered", "reports.response_rate"]
+    if wanted.csv and table == "periods":
+        points = await responses.over_time(db, wanted.scope, wanted.grain)
+        return export.table(
+            f"responses-by-{wanted.grain}",
+            report.period,
+            [report.t(k) for k in ["reports.from_day", *rates]],
+            [[p.start, *_rates(p.responses)] for p in points],
+        )
     agents = await responses.by_agent(db, wanted.scope)
     if wanted.csv:
         return report.csv(
-            ["reports.agent", "reports.sent", "reports.answered", "reports.response_rate"],
-            [
-                [
-                    report.who(a.name),
-                    a.responses.sent,
-                    a.responses.answered,
-                    _share(a.responses.rate),
-                ]
-                for a in agents
-            ],
+            ["reports.agent", *rates], [[report.who(a.name), *_rates(a.responses)] for a in agents]
         )
     points = await responses.over_time(db, wanted.scope, wanted.grain)
     dots = [
@@ -245,7 +254,18 @@ async def response_rate(request: web.Request) -> web.StreamResponse:
     total = responses.Responses(
         sum(a.responses.sent for a in agents), sum(a.responses.answered for a in agents)
     )
-    return await report.page(rows=agents, points=points, total=total, chart=drawn, who=report.who)
+    return await report.page(
+        rows=agents,
+        points=points,
+        total=total,
+        chart=drawn,
+        who=report.who,
+        periods_csv_link=request.rel_url.update_query(format="csv", table="periods"),
+    )
+
+
+def _rates(counted: responses.Responses) -> list[export.Cell]:
+    return [counted.sent, counted.answered, _share(counted.rate)]
 
 
 async def rated_list(request: web.Request) -> web.StreamResponse:
