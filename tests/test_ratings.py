@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from core.errors import ButtonRefused, InvalidInput, NotFound
 from core.messages import Inbound, Press
 from core.models import Rating, RatingRequest, Role, Ticket, TicketStatus
-from core.ratings import RatingExpired, RatingLocked
+from core.ratings import MAX_COMMENT, RatingExpired, RatingLocked
 from core.scales import Bucket, Scale
 from tests.engine import Rig, rows
 from tests.people import make_agent
@@ -245,6 +245,22 @@ async def test_after_ask_comment_the_next_message_is_the_comment_and_opens_no_ti
         assert await s.scalar(select(func.count()).select_from(Ticket)) == 1
     later = await r.say("another question")
     assert later != number, "only the next message is the comment"
+
+
+async def test_a_flood_in_the_chat_keeps_the_first_message_cut_to_the_limit(r: Rig):
+    number = await closed_ticket(r)
+    r.write(ASK_AFTER_CLOSE.replace("SCALE", "binary") + NEGATIVE_ASKS)
+    _, down = await r.buttons(number)
+    await r.press(down)
+    flood = "slow " * 1000  # 5,000 characters
+    assert await r.say(flood) == number
+    [rating] = await ratings_of(r, number)
+    assert rating.comment == flood.strip()[:MAX_COMMENT] and len(rating.comment) == MAX_COMMENT
+    assert (await r.texts(number))[-1].startswith("Thanks, we will look into: slow slow")
+    for i in range(3):  # what follows is no comment: it opens a ticket of its own
+        assert await r.say(f"and another thing {i}") != number
+    [rating] = await ratings_of(r, number)
+    assert len(rating.comment or "") == MAX_COMMENT
 
 
 async def test_the_comment_window_closes(r: Rig):

@@ -149,3 +149,20 @@ async def test_a_foreign_press_is_refused(bot: Running, telegram: FakeTelegram, 
     [answer] = await eventually(lambda: telegram.params_of("answerCallbackQuery"))
     assert answer["text"] == "This button no longer works."
     assert await ratings(bot.state.db) == [] and await pressed_messages(bot.state.db) == []
+
+
+async def test_forged_callback_data_is_refused_and_rates_nothing(
+    bot: Running, telegram: FakeTelegram, clock: Clock
+):
+    request = await asked(bot, telegram, clock)
+    real = press(telegram, request, "😍")["callback_query"]["data"]
+    for data in ("rating:5", f"{real}x", real[:-1], "b:"):
+        forged = press(telegram, request, "😍")  # what a tampering client sends instead
+        forged["callback_query"]["data"] = data
+        await customer_sends(telegram, bot, forged)
+    answers = await eventually(
+        lambda: (got := telegram.params_of("answerCallbackQuery"))[3:] and got
+    )
+    assert [a["text"] for a in answers] == ["This button no longer works."] * 4
+    assert telegram.params_of("editMessageText") == []
+    assert await ratings(bot.state.db) == [] and await pressed_messages(bot.state.db) == []

@@ -141,3 +141,29 @@ async def test_the_widget_shows_each_row_on_its_line_and_says_why_a_press_is_ref
         assert await ratings(svc.state.db) == []
     finally:
         await context.close()
+
+
+async def test_malformed_presses_are_400_and_leave_the_request_unanswered(
+    svc: Running, alice: aiohttp.ClientSession
+):
+    up, _ = (await bot_says(alice, "How did we do"))["buttons"]
+    bodies: list[Any] = [
+        {"button": up["id"]},  # no client_id
+        {"button": 1, "client_id": "press-0001"},
+        {"button": "", "client_id": "press-0002"},
+        {"button": "x" * 33, "client_id": "press-0003"},
+        {"button": up["id"], "client_id": "press-0004", "value": 1},  # a value of its own
+        ["rating:1"],
+    ]
+    for body in bodies:
+        response = await alice.post("/chat/api/web/press", json=body)
+        assert response.status == 400, body
+        assert (await response.json())["error"]["message"]
+    broken = await alice.post(
+        "/chat/api/web/press", data="{not json", headers={"Content-Type": "application/json"}
+    )
+    assert broken.status == 400
+    assert await ratings(svc.state.db) == [] and await pressed_messages(svc.state.db) == []
+    assert (await press(alice, up, 5)).status == 200  # the request still takes its answer
+    [rating] = await ratings(svc.state.db)
+    assert rating.value == 1
