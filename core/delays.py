@@ -67,6 +67,59 @@ async def schedule(
     )
 
 
+async def arm(
+    session: AsyncSession,
+    key: str,
+    handler: str,
+    ticket_id: int,
+    event_name: str,
+    data: dict[str, Any],
+    due_at: datetime,
+    now: datetime,
+) -> None:
+    """Write a timer: a run that ``handler`` (in place of a rule id) fires at ``due_at``.
+    ``key`` names what it is for: a timer of that key that was cancelled or skipped is armed
+    again, one pending is moved to ``due_at``, one that fired stays as it is — a key fires
+    once."""
+    insert = insert_for(session)
+    await session.execute(
+        insert(DelayedRun)
+        .values(
+            key=key,
+            rule_id=handler,
+            ticket_id=ticket_id,
+            event_name=event_name,
+            event_data=data,
+            cancel_on=[],
+            due_at=due_at,
+            depth=0,
+            state=PENDING,
+            created_at=now,
+        )
+        .on_conflict_do_update(
+            index_elements=["key"],
+            set_={"state": PENDING, "due_at": due_at, "finished_at": None},
+            where=DelayedRun.state.in_((PENDING, CANCELLED, SKIPPED)),
+        )
+    )
+
+
+async def disarm(
+    session: AsyncSession, ticket_id: int, handler: str, event_names: Sequence[str], now: datetime
+) -> None:
+    """Cancel the ticket's pending timers of ``handler`` for ``event_names``."""
+    await session.execute(
+        update(DelayedRun)
+        .where(
+            DelayedRun.ticket_id == ticket_id,
+            DelayedRun.state == PENDING,
+            DelayedRun.rule_id == handler,
+            DelayedRun.event_name.in_(event_names),
+        )
+        .values(state=CANCELLED, finished_at=now)
+    )
+
+
 async def cancel(session: AsyncSession, ticket_id: int, event_name: str, now: datetime) -> int:
     """Cancel the ticket's pending runs that ``event_name`` cancels; how many were."""
     pending = await session.execute(

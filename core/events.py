@@ -22,6 +22,10 @@ RATING_REQUESTED = "rating.requested"
 RATING_RECEIVED = "rating.received"
 RATING_COMMENTED = "rating.commented"
 SURVEY_SUBMITTED = "survey.submitted"
+SLA_REACTION_WARNING = "sla.reaction_warning"
+SLA_RESOLUTION_WARNING = "sla.resolution_warning"
+SLA_REACTION_BREACHED = "sla.reaction_breached"
+SLA_RESOLUTION_BREACHED = "sla.resolution_breached"
 
 ALL = frozenset(
     {
@@ -40,6 +44,10 @@ ALL = frozenset(
         RATING_RECEIVED,
         RATING_COMMENTED,
         SURVEY_SUBMITTED,
+        SLA_REACTION_WARNING,
+        SLA_RESOLUTION_WARNING,
+        SLA_REACTION_BREACHED,
+        SLA_RESOLUTION_BREACHED,
     }
 )
 

@@ -21,6 +21,7 @@ from core.engine.perform import Performer
 from core.engine.runner import Engine
 from core.engine.schedule import RuleHook
 from core.sender import RetryPolicy, Sender
+from core.sla.hook import SlaHook
 from core.surveys import load_surveys
 from core.surveys.checks import unknown_surveys
 from settings.config import Config
@@ -66,8 +67,10 @@ async def build_app(config: Config, clock: Callable[[], datetime] = utcnow) -> w
     app[SENDER] = sender
     chats = next((c for c in channels.values() if isinstance(c, AgentChats)), None)
     performer = Performer(config.locale, chats, surveys=surveys, base_url=config.web.base_url)
-    engine = Engine(desk, rules, performer, clock=clock)
-    desk.before_commit(RuleHook(rules, engine.wake))
+    sla = config.sla_policy
+    engine = Engine(desk, rules, performer, clock=clock, sla=sla)
+    desk.before_commit(SlaHook(sla))
+    desk.before_commit(RuleHook(rules, engine.wake, sla))
     app[ENGINE] = engine
     app.cleanup_ctx.append(
         _background(

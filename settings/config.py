@@ -25,7 +25,9 @@ from pydantic import (
 )
 
 from core.rules.problems import Invalid
+from core.rules.values import Duration
 from core.sla import Calendar, Level, SupportLevels, read_level
+from core.sla.policy import WARN_BEFORE, SlaPolicy
 
 DEFAULT_PATH = Path("config.toml")
 ENV_PATH = "OTKLIK_CONFIG"
@@ -127,6 +129,7 @@ class Texts(_Section):
 class _Inbox(_Section):
     name: str
     title: str = "Support"
+    calendar: str | None = None  # a [calendars.<name>]: the inbox's working hours
 
     @field_validator("name")
     @classmethod
@@ -295,9 +298,11 @@ LevelTable = Annotated[Level, PlainValidator(read_level)]
 
 
 class SlaConfig(_Section):
-    """Support levels, checked in order; none configured: no SLA."""
+    """Support levels, checked in order; none configured: no SLA. ``warn_before``: working
+    time before a deadline that its warning event comes."""
 
     level: tuple[LevelTable, ...] = ()
+    warn_before: Duration = WARN_BEFORE
 
 
 InboxConfig = Annotated[
@@ -350,9 +355,32 @@ class Config(_Section):
             raise Invalid(str(exc), "sla", "level", *exc.path) from None
         return self
 
+    @model_validator(mode="after")
+    def _inboxes_use_known_calendars(self) -> Config:
+        for i, inbox in enumerate(self.inbox):
+            if inbox.calendar is not None and inbox.calendar not in self.calendars:
+                known = ", ".join(self.calendars) or "none defined"
+                raise Invalid(
+                    f'unknown calendar "{inbox.calendar}"; expected one of: {known}',
+                    "inbox",
+                    i,
+                    "calendar",
+                )
+        return self
+
     @property
     def support_levels(self) -> SupportLevels:
         return SupportLevels.of(self.sla.level, self.calendars)
+
+    @property
+    def sla_policy(self) -> SlaPolicy:
+        """What the deadlines, escalations and ``within_working_hours`` go by."""
+        return SlaPolicy(
+            self.support_levels,
+            self.calendars,
+            self.sla.warn_before,
+            {i.name: i.calendar for i in self.inbox if i.calendar is not None},
+        )
 
     @property
     def tz(self) -> ZoneInfo:

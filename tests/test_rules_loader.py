@@ -199,7 +199,9 @@ def test_every_problem_of_a_realistic_file_names_its_line(tmp_path: Path) -> Non
     events = (
         "ticket.created, message.received, ticket.assigned, ticket.status_changed,"
         " ticket.closed, ticket.reopened, button.pressed, note.added, rating.requested,"
-        " rating.received, rating.commented, survey.submitted, message.sent"
+        " rating.received, rating.commented, survey.submitted, message.sent,"
+        " sla.reaction_warning, sla.resolution_warning, sla.reaction_breached,"
+        " sla.resolution_breached"
     )
     ticket_fields = (
         "ticket.id, ticket.number, ticket.subject, ticket.status, ticket.priority,"
@@ -334,7 +336,8 @@ def test_problems_of_every_file_are_reported_together(tmp_path: Path) -> None:
             '3: rule "a": on: unknown event "message.edited"; expected one of: ticket.created,'
             " message.received, ticket.assigned, ticket.status_changed, ticket.closed,"
             " ticket.reopened, button.pressed, note.added, rating.requested, rating.received,"
-            " rating.commented, survey.submitted, message.sent",
+            " rating.commented, survey.submitted, message.sent, sla.reaction_warning,"
+            " sla.resolution_warning, sla.reaction_breached, sla.resolution_breached",
         ),
         (
             '[[rule]]\nid = "a"\non = []\nthen = [{ action = "stop" }]\n',

@@ -50,6 +50,10 @@ def test_the_shipped_folder_loads_without_problems() -> None:
     rules = load_rules(SHIPPED)
     assert [r.id for r in rules] == [
         "acknowledge",
+        "sla-reaction-warning",
+        "sla-resolution-warning",
+        "sla-reaction-breached",
+        "sla-resolution-breached",
         "closed-notice",
         "rating-request",
         "rating-thanks",
@@ -234,7 +238,7 @@ def test_each_half_of_the_readme_names_every_event_field_operator_action_and_key
         f.alias or name for model in NAMES.values() for name, f in model.model_fields.items()
     }
     wanted = {*EVENTS, *fields_of(None), *OPERATORS, *NAMES, *keys, *action_keys}
-    wanted |= {"all", "any", "not", "field", *ButtonSpec.model_fields}
+    wanted |= {"all", "any", "not", "field", "within_working_hours", *ButtonSpec.model_fields}
     assert wanted <= names, sorted(wanted - names)
 
 

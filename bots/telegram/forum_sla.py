@@ -14,7 +14,7 @@ from sqlalchemy import select
 from core.db import Database
 from core.i18n import text
 from core.models import SlaTarget
-from core.sla.status import TARGETS
+from core.sla.status import in_order
 
 
 async def line(db: Database, locale: str, ticket_id: int) -> str | None:
@@ -23,7 +23,7 @@ async def line(db: Database, locale: str, ticket_id: int) -> str | None:
         rows = (await s.scalars(select(SlaTarget).where(SlaTarget.ticket_id == ticket_id))).all()
     if not rows:
         return None
-    ordered = sorted(rows, key=lambda r: TARGETS.index(r.target) if r.target in TARGETS else 2)
+    ordered = in_order(rows)
     deadlines = "; ".join(
         text(
             locale,

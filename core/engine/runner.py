@@ -28,6 +28,8 @@ from core.engine.perform import Later, Performer, Run
 from core.engine.schedule import NOW
 from core.logctx import bound
 from core.rules import Rule
+from core.sla import escalations, timers
+from core.sla.policy import NO_SLA, SlaPolicy
 
 log = logging.getLogger("otklik.rules")
 _STATS_EVERY = timedelta(seconds=1)  # how often "last fired" on the rules page catches up
@@ -47,7 +49,9 @@ class Engine:
         poll: float = 0.5,
         batch: int = 200,
         parallel: int = 64,
+        sla: SlaPolicy = NO_SLA,
     ) -> None:
+        """``sla``: the calendars for ``within_working_hours`` and the SLA timers' arithmetic."""
         self._desk = desk
         self._db = desk.db
         self._rules = rules
@@ -64,6 +68,7 @@ class Engine:
         self._fired: dict[str, tuple[int, datetime]] = {}
         self._flushed = clock()
         self._stopping = False
+        self._sla = sla
 
     def wake(self) -> None:
         """A run due now was committed: claim without waiting for the next poll."""
@@ -191,11 +196,18 @@ class Engine:
             await self._performer.after_commit(later)
 
     async def _execute(self, due: delays.Due, unit: Unit, later: list[Later]) -> str:
+        if due.rule_id == timers.HANDLER:
+            args = (self._sla, due.ticket_id, due.event_name, due.event_data)
+            fired = await unit.do(escalations.fire, *args)
+            return delays.DONE if fired else delays.SKIPPED
         rules = self._rules.current
+        moment = self._sla.at(unit.now)
         if due.rule_id == NOW:
             data = due.event_data
             chosen = [
-                r for r in rules.for_event(due.event_name) if r.delay is None and r.matches(data)
+                r
+                for r in rules.for_event(due.event_name)
+                if r.delay is None and r.matches(data, moment)
             ]
         else:
             rule = rules.get(due.rule_id)
@@ -205,7 +217,7 @@ class Engine:
                 )
                 return delays.SKIPPED
             data = await self._now(due, unit)
-            if data is None or not rule.matches(data):
+            if data is None or not rule.matches(data, moment):
                 log.info('delayed run %s skipped: rule "%s" no longer matches', due.id, rule.id)
                 return delays.SKIPPED
             chosen = [rule]

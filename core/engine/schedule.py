@@ -15,6 +15,8 @@ from core import delays
 from core.engine.live import LiveRules
 from core.events import Event
 from core.rules import Rule
+from core.rules.conditions import Moment
+from core.sla.policy import NO_SLA, SlaPolicy
 from core.work import Work
 
 log = logging.getLogger("otklik.rules")
@@ -24,11 +26,13 @@ MAX_DEPTH = 5
 
 
 class RuleHook:
-    """A Desk ``before_commit`` hook; ``wake`` tells the runner that runs were written."""
+    """A Desk ``before_commit`` hook; ``wake`` tells the runner that runs were written;
+    ``sla`` has the calendars that ``within_working_hours`` asks."""
 
-    def __init__(self, rules: LiveRules, wake: Callable[[], None]) -> None:
+    def __init__(self, rules: LiveRules, wake: Callable[[], None], sla: SlaPolicy = NO_SLA) -> None:
         self._rules = rules
         self._wake = wake
+        self._sla = sla
 
     async def __call__(self, work: Work) -> None:
         scheduled = False
@@ -49,18 +53,19 @@ class RuleHook:
                     MAX_DEPTH,
                 )
                 continue
-            scheduled |= await _schedule(work, event, candidates)
+            moment = self._sla.at(event.occurred_at)
+            scheduled |= await _schedule(work, event, candidates, moment)
         if scheduled:
             work.after_commit.append(self._wake)
 
 
-async def _schedule(work: Work, event: Event, candidates: tuple[Rule, ...]) -> bool:
+async def _schedule(work: Work, event: Event, candidates: tuple[Rule, ...], moment: Moment) -> bool:
     scheduled = False
-    if any(r.delay is None and r.matches(event.data) for r in candidates):
+    if any(r.delay is None and r.matches(event.data, moment) for r in candidates):
         await delays.schedule(work.session, NOW, event, event.occurred_at, ())
         scheduled = True
     for rule in candidates:
-        if rule.delay is not None and rule.matches(event.data):
+        if rule.delay is not None and rule.matches(event.data, moment):
             due = event.occurred_at + rule.delay
             await delays.schedule(work.session, rule.id, event, due, rule.cancel_on)
             scheduled = True

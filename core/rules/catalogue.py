@@ -184,6 +184,21 @@ SURVEY = _group(
     ),
     Field("submitted_at", Kind.DATETIME, "when the customer sent the form"),
 )
+_TARGETS = ("reaction", "resolution")
+SLA = _group(
+    "sla",
+    Field("target", Kind.CHOICE, "which deadline: reaction or resolution", _TARGETS),
+    Field("level", Kind.TEXT, "the ticket's support level ([[sla.level]] name)"),
+    Field("calendar", Kind.TEXT, "the level's calendar, which counts the working time"),
+    Field("started_at", Kind.DATETIME, "when the clock started: the ticket's registration"),
+    Field("due_at", Kind.DATETIME, "the deadline now (moved later by the time spent waiting)"),
+    Field(
+        "time_left",
+        Kind.TEXT,
+        'working time left until the deadline, like "25m" or "1h30m"; "0m" at a breach',
+    ),
+    Field("seconds_left", Kind.NUMBER, "the same in seconds of working time"),
+)
 TICKET_FACTS = (*TICKET, *CUSTOMER, *INBOX)
 
 
@@ -277,6 +292,21 @@ EVENTS: Mapping[str, EventSpec] = MappingProxyType(
                 *MESSAGE,
                 *_group("agent", *AGENT),
                 ORIGIN,
+            ),
+            *(
+                _event(
+                    name,
+                    doc + "; agent: the assignee (unset when nobody is)",
+                    *TICKET_FACTS,
+                    *SLA,
+                    *_group("agent", *AGENT),
+                )
+                for name, doc in (
+                    (ev.SLA_REACTION_WARNING, "the reaction deadline is near ([sla] warn_before)"),
+                    (ev.SLA_RESOLUTION_WARNING, "the resolution deadline is near"),
+                    (ev.SLA_REACTION_BREACHED, "the reaction deadline passed without a reaction"),
+                    (ev.SLA_RESOLUTION_BREACHED, "the resolution deadline passed, not closed"),
+                )
             ),
         )
     }

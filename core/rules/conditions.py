@@ -1,7 +1,9 @@
 """Conditions of rules: validated against the catalogue when rules load, then evaluated.
 
 A condition is a comparison ``{ field = "ticket.priority", eq = "high" }`` with exactly one
-operator, or a combinator: ``{ all = [...] }``, ``{ any = [...] }``, ``{ not = {...} }``. Loading
+operator, a combinator: ``{ all = [...] }``, ``{ any = [...] }``, ``{ not = {...} }``, or
+``{ within_working_hours = true }`` (now is, or with false is not, inside the working hours of
+the event's inbox: the ``Moment`` the engine passes in knows the calendars). Loading
 checks the field against every event of the rule, the operator against the field's kind and the
 operand against both, and compiles regexes and date-times once. The result is a tree of small
 callables over an event's data that never raises: a value that is missing, unset or of another
@@ -14,7 +16,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
@@ -23,6 +25,15 @@ from core.rules.catalogue import Field as Spec
 from core.rules.problems import Invalid, Table, shown, tag
 
 _MISSING = object()
+WORKING_HOURS = "within_working_hours"
+
+
+class Moment(Protocol):
+    """When a condition is asked, as far as conditions on time need to know."""
+
+    def working(self, inbox: str | None) -> bool:
+        """Whether this moment is inside the working hours of ``inbox``'s calendar."""
+        ...
 
 
 def _contains(value: Any, item: Any) -> bool:
@@ -78,7 +89,7 @@ class Comparison(Table):
             )
         return {"spec": spec, "op": op.name, "operand": _operand(spec, op.operand, raw)}
 
-    def __call__(self, data: Mapping[str, Any]) -> bool:
+    def __call__(self, data: Mapping[str, Any], moment: Moment | None = None) -> bool:
         raw = _lookup(data, self.spec.parts)
         if self.op == "is_set":
             return _present(raw) is self.operand
@@ -213,8 +224,8 @@ class AllOf(_Group):
 
     conditions: tuple[Condition, ...] = Field(alias="all")
 
-    def __call__(self, data: Mapping[str, Any]) -> bool:
-        return all(condition(data) for condition in self.conditions)
+    def __call__(self, data: Mapping[str, Any], moment: Moment | None = None) -> bool:
+        return all(condition(data, moment) for condition in self.conditions)
 
 
 class AnyOf(_Group):
@@ -222,8 +233,8 @@ class AnyOf(_Group):
 
     conditions: tuple[Condition, ...] = Field(alias="any")
 
-    def __call__(self, data: Mapping[str, Any]) -> bool:
-        return any(condition(data) for condition in self.conditions)
+    def __call__(self, data: Mapping[str, Any], moment: Moment | None = None) -> bool:
+        return any(condition(data, moment) for condition in self.conditions)
 
 
 class NoneOf(Table):
@@ -231,8 +242,29 @@ class NoneOf(Table):
 
     condition: Condition = Field(alias="not")
 
-    def __call__(self, data: Mapping[str, Any]) -> bool:
-        return not self.condition(data)
+    def __call__(self, data: Mapping[str, Any], moment: Moment | None = None) -> bool:
+        return not self.condition(data, moment)
+
+
+class WithinWorkingHours(Table):
+    """``{ within_working_hours = true }``: the moment the condition is asked (the event's,
+    or a delayed rule's firing) is inside the working hours of the inbox's calendar; false:
+    outside them. Asked without a moment, it does not hold either way."""
+
+    expected: bool = Field(alias=WORKING_HOURS)
+
+    @field_validator("expected", mode="before")
+    @classmethod
+    def _flag(cls, raw: Any) -> Any:
+        if not isinstance(raw, bool):
+            raise Invalid(f"expected true or false, got {shown(raw)}")
+        return raw
+
+    def __call__(self, data: Mapping[str, Any], moment: Moment | None = None) -> bool:
+        if moment is None:
+            return False
+        inbox = _lookup(data, ("inbox", "name"))
+        return moment.working(inbox if isinstance(inbox, str) else None) is self.expected
 
 
 class _NotACondition(Table):
@@ -249,7 +281,7 @@ class _NotACondition(Table):
 
 def _kind(raw: Any) -> str:
     if isinstance(raw, dict):
-        for key in ("all", "any", "not"):
+        for key in ("all", "any", "not", WORKING_HOURS):
             if key in raw:
                 return tag(key)
         if "field" in raw or any(key in OPERATORS for key in raw):
@@ -262,6 +294,7 @@ Condition = Annotated[
     | Annotated[AllOf, Tag(tag("all"))]
     | Annotated[AnyOf, Tag(tag("any"))]
     | Annotated[NoneOf, Tag(tag("not"))]
+    | Annotated[WithinWorkingHours, Tag(tag(WORKING_HOURS))]
     | Annotated[_NotACondition, Tag(tag("other"))],
     Discriminator(_kind),
 ]

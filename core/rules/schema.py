@@ -22,7 +22,7 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator, m
 
 from core.rules.actions import Action
 from core.rules.catalogue import Scope
-from core.rules.conditions import Condition
+from core.rules.conditions import Condition, Moment
 from core.rules.problems import Flaw, Invalid, Table, flaw, shown
 from core.rules.values import Duration, Events, Flag, parse_events
 
@@ -59,9 +59,10 @@ class Rule(Table):
             raise Invalid("only allowed with delay: it cancels a pending delayed run", "cancel_on")
         return self
 
-    def matches(self, data: Mapping[str, Any]) -> bool:
-        """Whether the rule's conditions hold for an event's data; never raises."""
-        return self.condition is None or self.condition(data)
+    def matches(self, data: Mapping[str, Any], moment: Moment | None = None) -> bool:
+        """Whether the rule's conditions hold for an event's data at ``moment`` (which
+        ``within_working_hours`` asks); never raises."""
+        return self.condition is None or self.condition(data, moment)
 
 
 class RuleFlaws(Exception):

@@ -7,7 +7,9 @@
     levels.for_ticket(facts)                    the level a ticket's facts select
 
 Modules: hours (intervals, dates), spec (a calendar table), country (the holidays package),
-instants (wall times onto real instants), calendar (the arithmetic), levels.
+instants (wall times onto real instants), calendar (the arithmetic), levels, policy (the SLA
+as configured), clocks (a stored deadline's arithmetic). Around them, with I/O: deadlines (the
+``sla_targets`` rows), timers and escalations (the ``sla.*`` events), hook (the Desk hook).
 """
 
 from core.sla.calendar import Calendar

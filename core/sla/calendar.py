@@ -76,6 +76,12 @@ class Calendar:
         last, last_done = self._position(to_micros(end))
         return timedelta(microseconds=self._span(first, last) + last_done - first_done)
 
+    def is_working(self, moment: datetime) -> bool:
+        """Whether ``moment`` is inside working hours (an interval's start is, its end not)."""
+        micros = to_micros(moment)
+        day, _ = self._position(micros)
+        return any(opens <= micros < closes for opens, closes in self._day(day)[1])
+
     def add_working_time(self, start: datetime, duration: timedelta) -> datetime:
         """The earliest instant at or after ``start`` with ``duration`` of working time
         between them, in ``start``'s time zone."""

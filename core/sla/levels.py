@@ -21,7 +21,7 @@ from pydantic import BeforeValidator, Field
 
 from core import events
 from core.rules.catalogue import Scope
-from core.rules.conditions import Condition
+from core.rules.conditions import Condition, Moment
 from core.rules.problems import Invalid, Table, shown
 from core.rules.values import Duration
 
@@ -48,9 +48,10 @@ class Level(Table):
     resolution: Duration
     condition: Condition | None = Field(None, alias="if")
 
-    def matches(self, facts: Mapping[str, Any]) -> bool:
-        """Whether the level's conditions hold for a ticket's facts; never raises."""
-        return self.condition is None or self.condition(facts)
+    def matches(self, facts: Mapping[str, Any], moment: Moment | None = None) -> bool:
+        """Whether the level's conditions hold for a ticket's facts (at ``moment``, for
+        ``within_working_hours``); never raises."""
+        return self.condition is None or self.condition(facts, moment)
 
 
 def read_level(raw: Any) -> Level:
@@ -88,13 +89,18 @@ class SupportLevels:
             raise Invalid(f'expected a level named "{DEFAULT}" for tickets no other level matches')
         return cls(tuple(levels))
 
-    def for_ticket(self, facts: Mapping[str, Any]) -> Level:
+    @property
+    def default(self) -> Level | None:
+        """The level named Default; None when no levels are configured."""
+        return next((level for level in self.levels if level.condition is None), None)
+
+    def for_ticket(self, facts: Mapping[str, Any], moment: Moment | None = None) -> Level:
         """The first level in order whose conditions hold for ``facts``, else Default."""
         default = None
         for level in self.levels:
             if level.condition is None:
                 default = level
-            elif level.matches(facts):
+            elif level.matches(facts, moment):
                 return level
         if default is None:
             raise LookupError("no support levels are configured")

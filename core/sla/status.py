@@ -66,13 +66,18 @@ def deadline(row: SlaTarget, calendar: Calendar | None, now: datetime) -> Deadli
     return Deadline(row.target, row.due_at, left, row.met_at, row.breached, paused, overdue)
 
 
+def in_order(rows: Sequence[SlaTarget]) -> list[SlaTarget]:
+    """A ticket's rows, reaction first."""
+    return sorted(rows, key=lambda r: TARGETS.index(r.target) if r.target in TARGETS else 2)
+
+
 def shown(
     rows: Sequence[SlaTarget], calendars: Mapping[str, Calendar], now: datetime
 ) -> TicketSla | None:
     """A ticket's rows as agents see them; None when the ticket has no SLA."""
     if not rows:
         return None
-    ordered = sorted(rows, key=lambda r: TARGETS.index(r.target) if r.target in TARGETS else 2)
+    ordered = in_order(rows)
     return TicketSla(
         ordered[0].level,
         tuple(deadline(r, calendars.get(r.calendar), now) for r in ordered),
