@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections.abc import Callable
 
 import aioimaplib
 from aioimaplib import Command
@@ -20,13 +21,51 @@ class MailboxError(Exception):
     """The IMAP server refused a command; the message names the command and the answer."""
 
 
+class _Protocol(aioimaplib.IMAP4ClientProtocol):
+    """aioimaplib's protocol, counting the server's news of mail (``* N EXISTS``). The library
+    hands such news to a running IDLE and drops it when it comes in the answer to another
+    command (a SEARCH, FETCH or STORE); the server never repeats it, so an IDLE that follows
+    would wait for the next message before reading this one."""
+
+    arrivals = 0
+
+    def _untagged_response(self, line: bytes) -> aioimaplib.Command:
+        words = line.removeprefix(b"* ").split()
+        if len(words) == 2 and words[0].isdigit() and words[1].upper() == b"EXISTS":
+            self.arrivals += 1
+        return super()._untagged_response(line)
+
+
+class _Client(aioimaplib.IMAP4):
+    def create_client(
+        self,
+        host: str,
+        port: int,
+        loop: asyncio.AbstractEventLoop | None,
+        conn_lost_cb: Callable[[Exception | None], None] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        running = loop or asyncio.get_running_loop()
+        protocol = self.protocol = _Protocol(running, conn_lost_cb)
+        self._client_task = running.create_task(
+            running.create_connection(lambda: protocol, host, port, ssl=ssl_context)
+        )
+
+
 class Mailbox:
-    def __init__(self, imap: aioimaplib.IMAP4) -> None:
+    def __init__(self, imap: _Client) -> None:
         self.imap = imap
 
     @property
     def idles(self) -> bool:
         return self.imap.has_capability("IDLE")
+
+    @property
+    def arrivals(self) -> int:
+        """How many times the server told of new mail in this session."""
+        protocol = self.imap.protocol
+        assert isinstance(protocol, _Protocol)
+        return protocol.arrivals
 
     async def unseen(self) -> list[str]:
         """The UIDs of messages not marked \\Seen, oldest first."""
@@ -68,15 +107,12 @@ class Mailbox:
 
 async def connect(server: MailServer) -> Mailbox:
     """A logged-in session with INBOX selected."""
-    if server.tls == "ssl":
-        imap: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(
-            server.host,
-            server.port,
-            timeout=TIMEOUT_SECONDS,
-            ssl_context=ssl.create_default_context(),
-        )
-    else:
-        imap = aioimaplib.IMAP4(server.host, server.port, timeout=TIMEOUT_SECONDS)
+    imap = _Client(
+        server.host,
+        server.port,
+        timeout=TIMEOUT_SECONDS,
+        ssl_context=ssl.create_default_context() if server.tls == "ssl" else None,
+    )
     await imap.wait_hello_from_server()
     mailbox = Mailbox(imap)
     try:
@@ -92,7 +128,7 @@ async def connect(server: MailServer) -> Mailbox:
     return mailbox
 
 
-async def _starttls(imap: aioimaplib.IMAP4, host: str) -> None:
+async def _starttls(imap: _Client, host: str) -> None:
     """Upgrade the plain connection (aioimaplib has no STARTTLS verb of its own): the
     command, then TLS on the same transport, then the capabilities again (RFC 3501 6.2.1)."""
     protocol = imap.protocol

@@ -62,13 +62,17 @@ async def watch(inbox: EmailInbox, handle: Handler) -> None:
 
 
 async def read_unseen(mailbox: Mailbox, handle: Handler, name: str) -> int:
-    """Handle and mark every unseen message; how many were handled."""
+    """Handle and mark every unseen message, and search again while the server told of new
+    mail meanwhile (an IDLE after this would not hear of that mail); how many were handled."""
     handled = 0
-    for uid in await mailbox.unseen():
-        raw = await mailbox.fetch(uid)
-        if raw is None:
-            log.info("inbox %s: message uid %s is gone", name, uid)
-            continue
-        await mailbox.mark(uid, await handle(raw))
-        handled += 1
-    return handled
+    while True:
+        arrivals = mailbox.arrivals
+        for uid in await mailbox.unseen():
+            raw = await mailbox.fetch(uid)
+            if raw is None:
+                log.info("inbox %s: message uid %s is gone", name, uid)
+                continue
+            await mailbox.mark(uid, await handle(raw))
+            handled += 1
+        if mailbox.arrivals == arrivals:
+            return handled
