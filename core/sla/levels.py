@@ -5,7 +5,7 @@
     calendar = "office"              # a [calendars.<name>]
     reaction = "1h"                  # working time: "3d" is 72 working hours, not three days
     resolution = "1d"
-    if = { field = "ticket.tags", contains = "vip" }   # the rules' conditions, ticket facts
+    if = { field = "inbox.name", eq = "vip" }   # the rules' conditions over a new ticket's facts
 
 Levels are checked in order and the first whose conditions hold applies; else "Default",
 which must exist and be the only level without conditions.
