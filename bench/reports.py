@@ -1,4 +1,4 @@
-"""Rating reports over a year and over two years of ratings: each under a second on PostgreSQL?
+"""Rating and SLA reports over a year and over two years: each under a second on PostgreSQL?
 
 Run from the repository root: ``python bench/reports.py [--ratings N] [--agents A]``.
 
@@ -8,11 +8,13 @@ through the Desk (that would time the Desk, not the reports), N ratings (1,000,0
 and what they need: N/4 tickets, each with five rating requests on five different days of the
 two years before today, four of them answered by a rating (so the response rate is 80%); the
 tickets are spread over A agents (200) and three inboxes, the scales half five-point, a quarter
-binary and a quarter NPS, the values skewed to the good side. The service's zone is
+binary and a quarter NPS, the values skewed to the good side. Each ticket also has its two SLA
+deadlines (sla_targets: a fifth VIP, the rest Default; about one in ten reactions and one in
+seven resolutions missed, a few left open). The service's zone is
 Europe/Berlin, so the response rate's local days go through the clock changes. The indexes
 are dropped for the load and built after it; then VACUUM ANALYZE (SQLite: ANALYZE), as
-autovacuum would have done on a live database. The reports' totals must count every rating
-and request inserted, or the run fails.
+autovacuum would have done on a live database. The reports' totals must count every rating,
+request and ticket with deadlines inserted, or the run fails.
 
 Each report is then asked as the /reports pages ask it (core/reports), for the last year and
 for the whole two years: three times, and the median is printed against the target < 1 s.
@@ -43,11 +45,12 @@ from sqlalchemy import Table, insert, text
 
 from bench.common import BACKENDS, positive
 from core.db import Database
-from core.models import Agent, Customer, Identity, Inbox, Rating, RatingRequest, Ticket
-from core.reports import rated, responses, series
+from core.models import Agent, Customer, Identity, Inbox, Rating, RatingRequest, SlaTarget, Ticket
+from core.reports import rated, responses, series, sla
 from core.reports.figures import Figures
 from core.reports.rated import RatedFilter
 from core.reports.scope import Grain, Period, Scope
+from core.reports.sla import SlaFilter
 from core.scales import SCALES, Bucket, Scale
 
 ZONE = ZoneInfo("Europe/Berlin")
@@ -90,11 +93,45 @@ async def insert_base(db: Database, agents: int) -> list[int]:
     return list(range(1, len(INBOXES) + 1))
 
 
+def deadlines(
+    ticket: int, inbox: int, agent: int, opened: datetime, rng: random.Random
+) -> list[dict[str, Any]]:
+    """A ticket's two SLA deadlines: met in time, met late, passed unmet or still open."""
+    level, allowed = ("VIP", (1800, 14400)) if rng.random() < 0.2 else ("Default", (7200, 28800))
+    rows = []
+    for k, (target, seconds, missed) in enumerate(
+        zip(("reaction", "resolution"), allowed, (0.1, 0.15), strict=True)
+    ):
+        fate = rng.random()
+        met = fate >= missed / 3 and fate < 0.98  # a third of the missed never met; 2% open
+        worked = int(seconds * (rng.uniform(1.05, 3) if fate < missed else rng.uniform(0.1, 1)))
+        rows.append(
+            {
+                "id": (ticket - 1) * 2 + k + 1,
+                "ticket_id": ticket,
+                "inbox_id": inbox,
+                "level": level,
+                "calendar": "office",
+                "target": target,
+                "started_at": opened,
+                "due_at": opened + timedelta(seconds=seconds),
+                "paused_seconds": 0,
+                "met_at": opened + timedelta(seconds=worked) if met else None,
+                "breached": fate < missed,
+                "worked_seconds": worked if met else None,
+                "agent_id": agent if met or fate < missed else None,
+            }
+        )
+    return rows
+
+
 def chunk_rows(
     first_ticket: int, count: int, agents: int, today: date, rng: random.Random
 ) -> dict[Any, list[dict[str, Any]]]:
-    """Tickets ``first_ticket``… (``count`` of them) with their requests and ratings."""
-    tickets, requests, ratings = [], [], []
+    """Tickets ``first_ticket``… (``count`` of them) with their requests, ratings and SLA
+    deadlines (drawn from a generator of their own: the ratings stay as they were)."""
+    tickets, requests, ratings, targets = [], [], [], []
+    sla_rng = random.Random(first_ticket)
     for t in range(first_ticket, first_ticket + count):
         agent = rng.randint(1, agents)
         inbox = rng.randint(1, len(INBOXES))
@@ -120,6 +157,7 @@ def chunk_rows(
                 "tags": [],
             }
         )
+        targets += deadlines(t, inbox, agent, opened, sla_rng)
         for k, offset in enumerate(offsets):
             day = today - timedelta(days=DAYS - 1 - offset)
             sent = datetime.combine(
@@ -168,7 +206,7 @@ def chunk_rows(
                     "comment": "Thank you" if rng.random() < 0.1 else None,
                 }
             )
-    return {Ticket: tickets, RatingRequest: requests, Rating: ratings}
+    return {Ticket: tickets, RatingRequest: requests, Rating: ratings, SlaTarget: targets}
 
 
 async def insert_ratings(url: str, ratings: int, agents: int, today: date) -> tuple[int, float]:
@@ -181,7 +219,8 @@ async def insert_ratings(url: str, ratings: int, agents: int, today: date) -> tu
     written = 0
     # Indexes are dropped for the load and built again after it, as a bulk load does: one
     # sort each instead of a million scattered inserts into trees larger than the cache.
-    indexes = [i for model in (Ticket, RatingRequest, Rating) for i in model.__table__.indexes]
+    models = (Ticket, RatingRequest, Rating, SlaTarget)
+    indexes = [i for model in models for i in model.__table__.indexes]
     try:
         await insert_base(db, agents)
         async with db.transaction() as s:
@@ -260,6 +299,9 @@ def reports(agent_id: int) -> list[tuple[str, Ask]]:
     def grained(ask: Callable[..., Awaitable[Any]], grain: Grain, *extra: Any) -> Ask:
         return lambda db, scope: ask(db, scope, grain, *extra)
 
+    def compliance(ask: Callable[[Database, SlaFilter], Awaitable[Any]]) -> Ask:
+        return lambda db, scope: ask(db, SlaFilter(scope))
+
     return [
         ("satisfaction by agent", series.by_agent),
         ("average score by day", grained(series.over_time, Grain.DAY)),
@@ -273,6 +315,10 @@ def reports(agent_id: int) -> list[tuple[str, Ask]]:
         ("response rate by agent", responses.by_agent),
         ("response rate by day", grained(responses.over_time, Grain.DAY)),
         ("response rate by month", grained(responses.over_time, Grain.MONTH)),
+        ("SLA by level", compliance(sla.by_level)),
+        ("SLA in all", compliance(sla.total)),
+        ("SLA by agent", compliance(sla.by_agent)),
+        ("SLA breaches, page 1", compliance(sla.breaches)),
     ]
 
 
@@ -286,11 +332,12 @@ async def timed(db: Database, ask: Ask, scope: Scope) -> float:
     return statistics.median(took)
 
 
-async def totals(db: Database, scope: Scope) -> tuple[int, int]:
-    """Ratings and requests the reports count over ``scope``: all that were inserted?"""
+async def totals(db: Database, scope: Scope) -> tuple[int, int, int]:
+    """Ratings, requests and tickets with deadlines the reports count over ``scope``: all that
+    were inserted?"""
     ratings = Figures.total(a.figures for a in await series.by_agent(db, scope)).count
     requests = sum(a.responses.sent for a in await responses.by_agent(db, scope))
-    return ratings, requests
+    return ratings, requests, (await sla.total(db, SlaFilter(scope))).tickets
 
 
 async def measure(backend: str, url: str, plan: argparse.Namespace) -> bool:
@@ -313,12 +360,15 @@ async def measure(backend: str, url: str, plan: argparse.Namespace) -> bool:
             figures = [await timed(db, ask, Scope(p, ZONE)) for p in periods.values()]
             worst = max(worst, *figures)
             print(f"  {name:<30}" + "".join(f"{f * 1000:>9.0f} ms" for f in figures))
-        counted, sent = await totals(db, Scope(periods["two years"], ZONE))
+        counted, sent, with_sla = await totals(db, Scope(periods["two years"], ZONE))
     finally:
         await db.close()
-    expected = written // (REQUESTS_PER_TICKET - 1) * REQUESTS_PER_TICKET
-    if (counted, sent) != (written, expected):
-        print(f"  FAILED: the reports count {counted:,} ratings and {sent:,} requests\n")
+    tickets = written // (REQUESTS_PER_TICKET - 1)
+    if (counted, sent, with_sla) != (written, tickets * REQUESTS_PER_TICKET, tickets):
+        print(
+            f"  FAILED: the reports count {counted:,} ratings, {sent:,} requests and "
+            f"{with_sla:,} tickets with deadlines\n"
+        )
         return False
     verdict = "meets" if worst < TARGET else "MISSES"
     target = " (the target is for PostgreSQL)" if backend != "PostgreSQL" else ""
