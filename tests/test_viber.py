@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -240,28 +239,37 @@ async def test_a_permanent_refusal_marks_the_message_failed_with_a_note(
 
 
 @pytest.mark.parametrize(
-    ("fault", "error"),
+    ("fault", "error", "pause"),
     [
-        ({"http_status": 429, "retry_after": 1}, "HTTP 429"),
-        ({"http_status": 503}, "HTTP 503"),
-        ({"status": 12, "status_message": "tooManyRequests"}, "tooManyRequests"),
+        ({"http_status": 429, "retry_after": 1}, "HTTP 429", 1.0),  # Viber's Retry-After
+        ({"http_status": 503}, "HTTP 503", 0.2),  # the sender's first back-off
+        ({"status": 12, "status_message": "tooManyRequests"}, "tooManyRequests", 0.2),
     ],
 )
 async def test_rate_limits_and_server_errors_are_retried(
-    bot: Running, viber: FakeViber, fault: dict, error: str
+    bot: Running,
+    viber: FakeViber,
+    caplog: pytest.LogCaptureFixture,
+    fault: dict,
+    error: str,
+    pause: float,
 ):
     db = bot.state.db
     ticket = await opened(bot, viber)
     viber.fail_next("send_message", **fault)
+    caplog.set_level(logging.WARNING, logger="otklik.sender")
     await bot.state.desk.reply(ticket.number, None, "Hello")
-    await bot.delivered()
-    reply = (await queries.messages(db, ticket.id))[-1]
-    assert reply.delivery.status == Delivery.QUEUED and error in reply.delivery.last_error
-    await asyncio.sleep(1.1)
+    await eventually(lambda: viber.sent(ALICE.id))
     await bot.delivered()
     reply = (await queries.messages(db, ticket.id))[-1]
     assert reply.delivery.status == Delivery.SENT and reply.delivery.attempts == 2
     assert [s["text"] for s in viber.sent(ALICE.id)] == ["Hello"]
+    refused, accepted = [
+        c for c in viber.calls if c.method == "send_message" and c.body.get("text") == "Hello"
+    ]
+    assert accepted.at - refused.at >= pause  # tried again no sooner than it should be
+    [warning] = [r.getMessage() for r in caplog.records if "attempt 1 failed" in r.getMessage()]
+    assert error in warning
 
 
 async def test_a_long_reply_is_split_with_the_keyboard_on_the_last_part(

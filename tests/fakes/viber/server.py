@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ class ApiCall:
     method: str
     body: Json
     token: str | None
+    at: float = field(default_factory=time.monotonic)  # when it came in
 
 
 @dataclass(frozen=True)
