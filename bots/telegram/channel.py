@@ -45,7 +45,9 @@ class TelegramChannel:
         self.dispatcher.include_routers(customers.router(), presses.router())
         self.forum: Forum | None = None
         if inbox.agents_chat_id is not None:
-            self.forum = Forum(self.bot, inbox, inbox.agents_chat_id, desk.db, locale, self.limits)
+            self.forum = Forum(
+                self.bot, inbox, inbox.agents_chat_id, desk.db, locale, self.limits, public_url
+            )
             self.forum.subscribe(desk.bus)
             self.dispatcher["forum"] = self.forum
             self.dispatcher.include_router(agents.router(inbox.agents_chat_id))
@@ -128,6 +130,12 @@ class TelegramChannel:
         """Handle an update once; the same update delivered again is skipped here, and a
         message or press Telegram sends twice under new update ids is stored once by the core."""
         if update.update_id in self._recent:
+            return
+        if all(getattr(update, kind) is None for kind in UPDATES):
+            # None of the types we asked for: acknowledged and ignored. (aiogram would warn
+            # with the update's JSON in the message, and vkbottle's warning hook formats
+            # that message as a template: its braces raised, which answered 500.)
+            log.info("update %s has none of %s; ignored", update.update_id, ", ".join(UPDATES))
             return
         await self.dispatcher.feed_update(self.bot, update)
         self._recent[update.update_id] = None
