@@ -27,7 +27,7 @@ def router() -> Router:
 
 async def not_ours(query: CallbackQuery, locale: str) -> None:
     """Data that is no button of ours: answered, so the client stops waiting; nothing else."""
-    await query.answer(text(locale, "telegram.refused"))
+    await _answer(query, text(locale, "telegram.refused"))
 
 
 async def pressed(
@@ -40,11 +40,21 @@ async def pressed(
             Press(inbox.name, str(chat), callback_data.id, platform_event_id=query.id)
         )
     except ButtonRefused as exc:
-        await query.answer(text(locale, exc.key or "telegram.refused"))
+        await _answer(query, text(locale, exc.key or "telegram.refused"))
         return
-    await query.answer()
+    await _answer(query)
     if message and not got.duplicate and got.first_press:
         await _show_choice(message, _label(message, query.data))
+
+
+async def _answer(query: CallbackQuery, said: str | None = None) -> None:
+    """Answer the press; Telegram refuses an answer to a query older than about 15 seconds
+    (an update delivered again later): the press is stored all the same, so the update must
+    not fail for it, or Telegram would deliver it again and again."""
+    try:
+        await query.answer(said)
+    except TelegramBadRequest as exc:
+        log.info("press %s could not be answered: %s", query.id, exc)
 
 
 def _label(message: Message, data: str | None) -> str:
