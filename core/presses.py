@@ -8,6 +8,7 @@ NPS question sent to a chat, core/surveys/requests.py) submits it; any other emi
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -26,13 +27,14 @@ from core.work import Work, message_snapshot
 
 log = logging.getLogger("otklik.core")
 _UNKNOWN_LINK = "this link is not valid: no such button"
+_BUTTON_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # what our ids (URL-safe tokens) can be
 
 
 async def press(work: Work, pressed: Press) -> Received:
     """Record a button press by the customer it was sent to; refuse anything else."""
     inbox = await work.inboxes.named(work.session, pressed.inbox)
     bind(inbox=inbox.name)
-    button = await work.session.get(Button, pressed.button_id)
+    button = await _button(work.session, pressed.button_id)
     identity = await work.session.scalar(
         select(Identity).where(
             Identity.inbox_id == inbox.id, Identity.external_id == pressed.external_id
@@ -50,10 +52,18 @@ async def press(work: Work, pressed: Press) -> Received:
     return await _record(work, inbox, ticket, button, event_key)
 
 
+async def _button(session: AsyncSession, button_id: str) -> Button | None:
+    """The button of that id; None also for an id none of ours can have (a NUL in it made
+    PostgreSQL fail the lookup, which answered 500 to the platform or the page)."""
+    if not _BUTTON_ID.fullmatch(button_id):
+        return None
+    return await session.get(Button, button_id)
+
+
 async def press_link(work: Work, button_id: str) -> Received:
     """A press by link: the button's id, unguessable, is the authority; the press counts in
     the chat (ticket and inbox) the button was sent to, as a press there would."""
-    button = await work.session.get(Button, button_id)
+    button = await _button(work.session, button_id)
     if button is None:
         raise NotFound(_UNKNOWN_LINK)
     ticket = await work.session.get(Ticket, button.ticket_id)
@@ -75,7 +85,7 @@ class Linked:
 
 async def linked(session: AsyncSession, button_id: str) -> Linked:
     """The button a press link names; NotFound when there is none."""
-    button = await session.get(Button, button_id)
+    button = await _button(session, button_id)
     if button is None:
         raise NotFound(_UNKNOWN_LINK)
     number = await session.scalar(select(Ticket.number).where(Ticket.id == button.ticket_id))

@@ -115,10 +115,11 @@ async def _render(
 
 
 def setup(app: web.Application) -> None:
+    # Tokens are URL-safe: any other path is no page (a NUL in one failed PostgreSQL's lookup).
     app.add_routes(
         [
-            web.get("/rate/{token}", show),
-            web.post("/rate/{token}", rate),
-            web.post("/rate/{token}/comment", comment),
+            web.get("/rate/{token:[A-Za-z0-9_-]+}", show),
+            web.post("/rate/{token:[A-Za-z0-9_-]+}", rate),
+            web.post("/rate/{token:[A-Za-z0-9_-]+}/comment", comment),
         ]
     )

@@ -122,4 +122,10 @@ def _shown(kind: Kind, value: int | str | None, locale: str) -> str:
 
 
 def setup(app: web.Application) -> None:
-    app.add_routes([web.get("/survey/{token}", show), web.post("/survey/{token}", submit)])
+    # Tokens are URL-safe: any other path is no page (a NUL in one failed PostgreSQL's lookup).
+    app.add_routes(
+        [
+            web.get("/survey/{token:[A-Za-z0-9_-]+}", show),
+            web.post("/survey/{token:[A-Za-z0-9_-]+}", submit),
+        ]
+    )
