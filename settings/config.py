@@ -165,6 +165,8 @@ class TelegramInbox(_Inbox):
     webhook_secret: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{16,256}$")
     api_server: str = "https://api.telegram.org"
     agents_chat_id: int | None = None
+    # Other inboxes whose tickets also get topics in the agents' forum (answered from there).
+    mirror: tuple[str, ...] = ()
     greeting: Texts = MESSENGER_GREETING
 
     @field_validator("token")
@@ -187,6 +189,12 @@ class TelegramInbox(_Inbox):
     def _secret_for_webhooks(self) -> TelegramInbox:
         if self.mode == "webhook" and not self.webhook_secret:
             raise ValueError('webhook_secret: required when mode = "webhook"')
+        return self
+
+    @model_validator(mode="after")
+    def _mirror_into_a_forum(self) -> TelegramInbox:
+        if self.mirror and self.agents_chat_id is None:
+            raise ValueError("mirror: needs agents_chat_id, the forum the tickets are mirrored to")
         return self
 
     @property
@@ -366,6 +374,29 @@ class Config(_Section):
                     i,
                     "calendar",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _mirrors_name_inboxes_without_a_forum(self) -> Config:
+        forum_of: dict[str, str] = {}  # a mirrored inbox → the forum's inbox
+        for i, inbox in enumerate(self.inbox):
+            if not isinstance(inbox, TelegramInbox):
+                continue
+            for j, name in enumerate(inbox.mirror):
+                mirrored = self.inbox_named(name)
+                if mirrored is None:
+                    known = ", ".join(x.name for x in self.inbox if x is not inbox)
+                    problem = f'unknown inbox "{name}"; expected one of: {known or "none"}'
+                elif mirrored is inbox:
+                    problem = "the inbox's own tickets are in its forum already"
+                elif isinstance(mirrored, TelegramInbox) and mirrored.agents_chat_id is not None:
+                    problem = f'inbox "{name}" has a forum of its own (agents_chat_id)'
+                elif name in forum_of:
+                    problem = f'inbox "{name}" is mirrored by inbox "{forum_of[name]}" already'
+                else:
+                    forum_of[name] = inbox.name
+                    continue
+                raise Invalid(problem, "inbox", i, "mirror", j)
         return self
 
     @property

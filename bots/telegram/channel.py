@@ -45,7 +45,9 @@ class TelegramChannel:
         self.dispatcher.include_routers(customers.router(), presses.router())
         self.forum: Forum | None = None
         if inbox.agents_chat_id is not None:
-            self.forum = Forum(self.bot, inbox, inbox.agents_chat_id, desk.db, locale, self.limits)
+            self.forum = Forum(
+                self.bot, inbox, inbox.agents_chat_id, desk.db, locale, self.limits, public_url
+            )
             self.forum.subscribe(desk.bus)
             self.dispatcher["forum"] = self.forum
             self.dispatcher.include_router(agents.router(inbox.agents_chat_id))

@@ -1,9 +1,12 @@
 """The agents' forum supergroup of a bot inbox: one topic per ticket, the conversation mirrored.
 
-Events of the bot's inbox are queued and mirrored by one worker, so a slow group (Telegram
-allows a bot 20 messages a minute in one group) never holds up the customer's side. The
-topic of a ticket is stored (core.threads) and serves the ticket again when it reopens. What
-agents write in the topic itself is not mirrored back (its events carry this forum's origin).
+The forum follows the bot's own inbox and the inboxes its ``mirror`` names (VK, Viber, email,
+the web chat): agents answer those tickets from their topics too, and the core sends the
+answer through the ticket's own channel. Events of these inboxes are queued and mirrored by
+one worker, so a slow group (Telegram allows a bot 20 messages a minute in one group) never
+holds up the customer's side. The topic of a ticket is stored (core.threads) and serves the
+ticket again when it reopens. What agents write in the topic itself is not mirrored back (its
+events carry this forum's origin).
 """
 
 from __future__ import annotations
@@ -49,12 +52,15 @@ class Forum:
         db: Database,
         locale: str,
         limits: TelegramLimits,
+        public_url: str,
     ) -> None:
         self.bot = bot
         self.limits = limits
         self.inbox = inbox
         self.chat_id = chat_id
         self.origin = f"telegram-forum:{inbox.name}"
+        self.followed = {inbox.name, *inbox.mirror}  # the inboxes whose tickets get topics
+        self._public_url = public_url
         self._db = db
         self._locale = locale
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -64,7 +70,7 @@ class Forum:
         bus.subscribe(self._enqueue, _MIRRORED)
 
     async def _enqueue(self, event: Event) -> None:
-        if event.data.get("inbox", {}).get("name") == self.inbox.name:
+        if event.data.get("inbox", {}).get("name") in self.followed:
             self._queue.put_nowait(event)
 
     def start(self) -> None:
@@ -108,7 +114,10 @@ class Forum:
                 await self._say(thread, deadlines)
         elif event.name == events.MESSAGE_RECEIVED:
             await self._say(thread, f"👤 {data['customer']['name']}:\n{message['text']}")
-            await self._files(thread, message.get("attachments", []))
+            if data["inbox"]["name"] == self.inbox.name:
+                await self._files(thread, message.get("attachments", []))
+            elif links := self._links(message):
+                await self._say(thread, links)
         elif event.name == events.MESSAGE_SENT:
             await self._say(thread, f"💬 {agent}:\n{message['text']}")
         elif event.name == events.NOTE_ADDED:
@@ -128,7 +137,7 @@ class Forum:
         found = await threads.for_ticket(self._db, self.inbox.name, event.ticket_id or 0)
         if found:
             return found
-        title = title_of(event.data)
+        title = self._title(event.data)
         topic = await self.bot.create_forum_topic(chat_id=self.chat_id, name=title)
         thread = threads.Thread(
             ticket_id=event.ticket_id or 0,
@@ -140,8 +149,13 @@ class Forum:
         await threads.remember(self._db, self.inbox.name, thread)
         return thread
 
+    def _title(self, data: dict[str, Any]) -> str:
+        """The topic's title; a mirrored inbox's tickets are named by their inbox."""
+        inbox = data["inbox"]["name"]
+        return title_of(data, None if inbox == self.inbox.name else inbox)
+
     async def _retitle(self, thread: threads.Thread, data: dict[str, Any]) -> None:
-        title = title_of(data)
+        title = self._title(data)
         if title != thread.title:
             await self.bot.edit_forum_topic(
                 chat_id=self.chat_id, message_thread_id=int(thread.thread_id), name=title
@@ -153,6 +167,21 @@ class Forum:
             await self.bot.send_message(
                 chat_id=self.chat_id, message_thread_id=int(thread.thread_id), text=words[:4096]
             )
+
+    def _links(self, message: dict[str, Any]) -> str:
+        """A mirrored inbox's files as links: the platform's address, else the web inbox's
+        (agents signed in there open it); a file with neither is named only."""
+        lines = []
+        for index, item in enumerate(message.get("attachments", [])):
+            name = item.get("name") or item.get("kind") or "file"
+            if item.get("url"):
+                lines.append(f"📎 {name}: {item['url']}")
+            elif item.get("file_id"):
+                link = f"{self._public_url}/inbox/messages/{message['id']}/files/{index}"
+                lines.append(f"📎 {name}: {link}")
+            else:
+                lines.append(f"📎 {name}")
+        return "\n".join(lines)
 
     async def _files(self, thread: threads.Thread, attachments: list[dict[str, Any]]) -> None:
         """The customer's files, by the ids Telegram gave this bot (no download needed)."""
@@ -178,9 +207,11 @@ class Forum:
                 await self.bot.send_document(document=file_id, **target)
 
 
-def title_of(data: dict[str, Any]) -> str:
-    """``#1042 · Ivan Petrov · first words``, with a mark for waiting and closed tickets."""
+def title_of(data: dict[str, Any], inbox: str | None = None) -> str:
+    """``#1042 · Ivan Petrov · first words`` (``#1042 · vk · Ivan Petrov · …`` with the
+    ``inbox`` named), with a mark for waiting and closed tickets."""
     ticket = data["ticket"]
     mark = _STATUS_MARK.get(ticket["status"], "")
-    title = f"{mark}#{ticket['number']} · {data['customer']['name']} · {ticket['subject']}"
+    where = f"{inbox} · " if inbox else ""
+    title = f"{mark}#{ticket['number']} · {where}{data['customer']['name']} · {ticket['subject']}"
     return title if len(title) <= TITLE_LENGTH else title[: TITLE_LENGTH - 1] + "…"
