@@ -13,15 +13,24 @@ from prometheus_client.parser import text_string_to_metric_families
 from core import delays, metrics
 from core.bus import LocalBus
 from core.channels import DeliveryError
+from core.clock import utcnow
 from core.db import Database
 from core.desk import Desk
-from core.events import TICKET_CLOSED, TICKET_REOPENED, Event
+from core.events import (
+    SLA_REACTION_BREACHED,
+    SLA_REACTION_WARNING,
+    SLA_RESOLUTION_BREACHED,
+    TICKET_CLOSED,
+    TICKET_REOPENED,
+    Event,
+)
 from core.messages import Inbound
 from core.sender import RetryPolicy, Sender
 from tests.engine import Rig
 from tests.fakes.channel import FakeChannel
 from tests.people import make_agent
 from tests.service import Running, running, service_config
+from tests.sla_rig import at, policy, sla_rig
 from web.metrics import Queues, read_queues
 
 TOKEN = "scraper-token-0123456789"
@@ -122,8 +131,8 @@ async def test_delivery_failures_are_counted_per_channel_retry_and_final(desk: D
     await desk.reply(got.ticket_number, anna, "Hi")
     channel = FakeChannel(DeliveryError("timed out"), DeliveryError("blocked", permanent=True))
     clock = Clock(desk.clock())
-    policy = RetryPolicy(first_retry=timedelta(seconds=1))
-    sender = Sender(db, {"web": channel}, LocalBus(), policy, clock=clock)
+    retry_policy = RetryPolicy(first_retry=timedelta(seconds=1))
+    sender = Sender(db, {"web": channel}, LocalBus(), retry_policy, clock=clock)
     retry = value("otklik_delivery_failures_total", channel="webchat", final="false")
     final = value("otklik_delivery_failures_total", channel="webchat", final="true")
     sent = value("otklik_outbound_sent_total", channel="webchat")
@@ -173,34 +182,39 @@ async def test_lateness_is_observed_when_a_run_fires(r: Rig):
     assert le_60 - le_30 >= 1
 
 
-@dataclass(frozen=True)
-class Named:
-    """An event as the bus routes it: by name. (The SLA events are being added to the core's
-    catalogue; the counter subscribes by name, so it needs nothing else from them.)"""
-
-    name: str
-    ticket_id: int | None = None
+def breach(name: str, ticket_id: int) -> Event:
+    return Event(name, utcnow(), ticket_id=ticket_id)
 
 
 async def test_sla_breaches_are_counted_by_target_from_the_bus(service: Running):
     key = "otklik_sla_breaches_total"
     reaction, resolution = value(key, target="reaction"), value(key, target="resolution")
     bus = service.state.bus
-    await bus.publish([Named("sla.reaction_breached", 1)])  # type: ignore[list-item]
-    await bus.publish([Named("sla.resolution_breached", 1), Named("sla.reaction_breached", 2)])  # type: ignore[list-item]
-    await bus.publish([Event(TICKET_CLOSED, service.state.clock(), ticket_id=1)])
+    await bus.publish([breach(SLA_REACTION_BREACHED, 1)])
+    await bus.publish([breach(SLA_RESOLUTION_BREACHED, 1), breach(SLA_REACTION_BREACHED, 2)])
+    await bus.publish([breach(SLA_REACTION_WARNING, 1), breach(TICKET_CLOSED, 1)])
     assert value(key, target="reaction") == reaction + 2
     assert value(key, target="resolution") == resolution + 1
     samples = (await scrape(service))[1]
     assert samples[f'{key}{{target="reaction"}}'] == reaction + 2
 
 
-async def test_a_new_bus_counts_only_while_its_app_runs(
+async def test_a_bus_counts_only_while_its_app_runs(
     db: Database, database_url: str, tmp_path: Path
 ):
     async with running(service_config(database_url, tmp_path)) as svc:
         bus = svc.state.bus
-    assert isinstance(bus, LocalBus)
     before = value("otklik_sla_breaches_total", target="reaction")
-    await bus.publish([Named("sla.reaction_breached", 1)])  # type: ignore[list-item]
+    await bus.publish([breach(SLA_REACTION_BREACHED, 1)])
     assert value("otklik_sla_breaches_total", target="reaction") == before
+
+
+async def test_a_breach_the_engine_fires_is_counted(db: Database, tmp_path: Path):
+    async with sla_rig(db, tmp_path, policy()) as s:
+        s.desk.bus.subscribe(metrics.count_sla_breach, metrics.SLA_BREACH_EVENTS)
+        before = value("otklik_sla_breaches_total", target="reaction")
+        await s.say("hello")  # the reaction is due at 11:00 (tests/sla_rig.py)
+        s.clock.now = at(23, 11)
+        await s.engine.fire_due()
+        await s.engine.fire_due()
+        assert value("otklik_sla_breaches_total", target="reaction") == before + 1
