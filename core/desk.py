@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import edits, inbound, presses, ratings, reach, tickets
+from core import bounces, edits, inbound, presses, ratings, reach, tickets
 from core.bus import EventBus
 from core.clock import utcnow
 from core.db import Database
@@ -179,6 +179,11 @@ class Desk:
         queued and later messages fail at once with ``reason``, until they write again.
         Returns whether the customer was known."""
         return await self._run(reach.unreachable, inbox, external_id, reason)
+
+    async def bounced(self, inbox: str, platform_message_id: str, reason: str) -> int | None:
+        """Mail ``inbox`` sent came back undelivered (see ``bounces.bounced``): the ticket's
+        number, or None when the id is no message of ours."""
+        return await self._run(bounces.bounced, inbox, platform_message_id, reason)
 
     async def sync_inboxes(self, inboxes: Iterable[tuple[str, str]]) -> None:
         """Make sure every configured (name, channel) inbox has its row."""

@@ -81,6 +81,66 @@ def mail(
     return message
 
 
+def dsn(
+    original: EmailMessage | None,
+    action: str = "failed",
+    returned: str = "text/rfc822-headers",
+    **headers: str,
+) -> bytes:
+    """A delivery status report as Postfix writes one for ``original`` (returned as its headers,
+    as a whole message/rfc822, or not at all), with ``action`` failed or delayed."""
+    to = str(original["To"]) if original is not None else "gone@example.net"
+    status, said = (
+        ("5.1.1", f"550 5.1.1 <{to}>: Recipient address rejected: User unknown")
+        if action == "failed"
+        else ("4.4.1", "connect to mx.example.net[192.0.2.1]:25: Connection timed out")
+    )
+    if original is None or returned == "none":
+        returned_part = ""
+    else:
+        content = original.as_string() if returned == "message/rfc822" else _headers(original)
+        returned_part = f"--B1\nContent-Type: {returned}\n\n{content}\n"
+    extra = "".join(f"{name.replace('_', '-')}: {value}\n" for name, value in headers.items())
+    text = f"""From: MAILER-DAEMON@mx.example.net (Mail Delivery System)
+To: {ADDRESS}
+Subject: Undelivered Mail Returned to Sender
+Message-ID: {make_msgid(domain="mx.example.net")}
+Auto-Submitted: auto-replied
+{extra}MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status;
+\tboundary="B1"
+
+--B1
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mx.example.net.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients.
+
+--B1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+X-Postfix-Queue-ID: 4C1D2E3F4A
+Arrival-Date: Sun,  6 Dec 2026 08:00:00 +0000 (UTC)
+
+Final-Recipient: rfc822; {to}
+Original-Recipient: rfc822;{to}
+Action: {action}
+Status: {status}
+Remote-MTA: dns; mx.example.net
+Diagnostic-Code: smtp; {said}
+
+{returned_part}--B1--
+"""
+    return text.replace("\n", "\r\n").encode()
+
+
+def _headers(message: EmailMessage) -> str:
+    return "".join(f"{name}: {value}\n" for name, value in message.items())
+
+
 def inbox(imap_port: int, smtp_port: int, **changes: Any) -> dict[str, Any]:
     return {
         "name": "mail",

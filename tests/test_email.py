@@ -19,9 +19,19 @@ from core.inbound import SUBJECT_LENGTH
 from core.messages import Button
 from core.models import Delivery, Identity, OutboxItem, TicketStatus
 from settings.config import MailServer
-from tests.email_service import ALICE, Mail, imap_server, m, mail, polled_imap_server, serve
+from tests.email_service import (
+    ALICE,
+    Mail,
+    dsn,
+    imap_server,
+    m,
+    mail,
+    polled_imap_server,
+    serve,
+)
 from tests.mailserver import PASSWORD, USER, Dovecot
 from tests.people import make_agent
+from tests.waiting import eventually
 
 __all__ = ["imap_server", "m", "polled_imap_server"]  # fixtures
 
@@ -147,6 +157,54 @@ async def test_auto_replies_and_bounces_open_nothing(m: Mail):
     [ticket] = await m.tickets()
     assert await m.texts(ticket.number) == ["A real question"]
     assert all("\\Seen" in flags for flags in await m.imap.flags())
+
+
+async def outbox_row(m: Mail) -> OutboxItem:
+    async with m.db.reading() as s:
+        [row] = (await s.scalars(select(OutboxItem))).all()
+    return row
+
+
+@pytest.mark.parametrize("returned", ["text/rfc822-headers", "message/rfc822", "none"])
+async def test_a_bounce_fails_the_message_it_returns_with_a_note(m: Mail, returned: str):
+    number = await first_ticket(m, mail("Where is my parcel?"))
+    answer = await reply(m, number, "It ships today.\nRegards", 1)
+    assert (await outbox_row(m)).status == Delivery.SENT
+    # Postfix returns the headers, others the whole mail; a report without either is matched
+    # by its In-Reply-To.
+    await m.imap.append(dsn(answer, returned=returned, In_Reply_To=answer["Message-ID"]))
+    await eventually(lambda: _failed(m))
+    row = await outbox_row(m)
+    reason = f"{ALICE}: 550 5.1.1 <{ALICE}>: Recipient address rejected: User unknown"
+    assert row.last_error == reason
+    [note] = await m.texts(number, internal=True)
+    assert note == (
+        f"Delivery failed: the mail server returned the email “It ships today. Regards”: "
+        f"{reason}. The customer did not get it."
+    )
+    async with m.db.reading() as s:
+        identity = await s.scalar(select(Identity).where(Identity.external_id == ALICE))
+    assert identity is not None and identity.unreachable_since is not None
+    await m.stored(1)  # the report opened no ticket and is marked seen
+    assert len(await m.tickets()) == 1
+
+
+async def _failed(m: Mail) -> bool:
+    return (await outbox_row(m)).status == Delivery.FAILED
+
+
+async def test_delay_reports_and_bounces_of_mail_not_ours_change_nothing(m: Mail):
+    number = await first_ticket(m, mail("Where is my parcel?"))
+    answer = await reply(m, number, "It ships today.", 1)
+    await m.imap.append(dsn(answer, action="delayed"))  # still trying: not a failure
+    stranger = mail("Spam", sender="someone@example.org")
+    await m.imap.append(dsn(stranger))  # mail someone else sent in our name
+    await m.imap.append(mail("And the invoice?", In_Reply_To=answer["Message-ID"]))
+    await m.stored(2)  # read after the reports
+    row = await outbox_row(m)
+    assert row.status == Delivery.SENT and row.last_error is None
+    assert await m.texts(number, internal=True) == []
+    assert len(await m.tickets()) == 1
 
 
 async def test_attachments_are_kept_up_to_the_limit_and_oversize_ones_noted(

@@ -85,3 +85,45 @@ def test_an_unknown_charset_is_read_as_utf8_with_the_reason_noted():
 def test_huge_headers_are_cut():
     mail = parse(raw("Subject: " + "word " * 20_000, "References: " + "<x@y> " * 20_000))
     assert len(mail.subject) <= 200 and len(mail.references) <= 1
+
+
+def report(*groups: str, returned: str = "") -> bytes:
+    """A delivery status report with these per-recipient field groups."""
+    status = "Reporting-MTA: dns; mx.example.net\r\n\r\n" + "\r\n\r\n".join(groups)
+    return (
+        "From: MAILER-DAEMON@mx.example.net\r\nTo: support@otklik.test\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nUndeliverable.\r\n"
+        f"--B\r\nContent-Type: message/delivery-status\r\n\r\n{status}\r\n{returned}--B--\r\n"
+    ).encode()
+
+
+def test_a_bounce_names_each_failed_recipient_and_the_returned_message():
+    returned = (
+        "--B\r\nContent-Type: message/rfc822\r\n\r\n"
+        "From: support@otklik.test\r\nMessage-ID: <ours@otklik.test>\r\n\r\nHello\r\n"
+    )
+    mail = parse(
+        report(
+            "Final-Recipient: rfc822; a@example.net\r\nAction: failed\r\nStatus: 5.2.2\r\n"
+            "Diagnostic-Code: smtp; 552 5.2.2 Mailbox full",
+            "Final-Recipient: rfc822; b@example.net\r\nAction: delivered\r\nStatus: 2.0.0",
+            "Final-Recipient: rfc822; c@example.net\r\nAction: failed\r\nStatus: 5.4.4",
+            returned=returned,
+        )
+    )
+    assert mail.bounce is not None and mail.automatic is not None
+    assert mail.bounce.original_ids == ("<ours@otklik.test>",)
+    assert mail.bounce.reason == (
+        "a@example.net: 552 5.2.2 Mailbox full; c@example.net: status 5.4.4"
+    )
+
+
+@pytest.mark.parametrize("action", ["delayed", "delivered", "relayed", "expanded"])
+def test_a_report_of_no_failure_is_no_bounce(action: str):
+    mail = parse(report(f"Final-Recipient: rfc822; a@example.net\r\nAction: {action}"))
+    assert mail.bounce is None and mail.automatic is not None  # still opens nothing
+
+
+def test_mail_that_is_no_delivery_report_is_no_bounce():
+    assert parse(raw("Subject: Hello", "In-Reply-To: <ours@otklik.test>")).bounce is None

@@ -2,7 +2,8 @@
 
 A message is marked \\Seen in the mailbox only after the core stored it (or decided it opens
 nothing: an auto-reply, a bounce); mail that cannot be read at all stays in the mailbox,
-flagged for a person, with the reason in the log.
+flagged for a person, with the reason in the log. A bounce of mail we sent fails that message
+in the core, with the reason the report gives.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from bots.email import delivery, translate, watch
+from bots.email.bounce import Bounce
 from bots.email.compose import compose
 from bots.email.files import FileStore
 from bots.email.parse import Mail, parse
@@ -83,7 +85,7 @@ class EmailChannel:
             return FLAGGED
         for problem in mail.problems:
             log.warning("inbox %s: message %s: %s", self.inbox.name, mail.message_id, problem)
-        if reason := self._ignored(mail):
+        if mail.bounce is None and (reason := self._ignored(mail)):
             log.info(
                 "inbox %s: message %s from %r ignored: %s",
                 self.inbox.name,
@@ -92,7 +94,7 @@ class EmailChannel:
                 reason,
             )
             return SEEN
-        if not mail.sender:
+        if mail.bounce is None and not mail.sender:
             log.error(
                 "inbox %s: message %s names no sender address, left flagged",
                 self.inbox.name,
@@ -100,6 +102,9 @@ class EmailChannel:
             )
             return FLAGGED
         try:
+            if mail.bounce is not None:
+                await self._bounced(mail.message_id, mail.bounce)
+                return SEEN
             found = await translate.inbound(
                 self.inbox.name, mail, self.files, self.inbox.max_attachment_bytes
             )
@@ -137,6 +142,25 @@ class EmailChannel:
                 )
                 await self.desk.note(received.ticket_number, None, note)
         return SEEN
+
+    async def _bounced(self, message_id: str, bounce: Bounce) -> None:
+        """Fail the message of ours the report names."""
+        for sent in bounce.original_ids:
+            if number := await self.desk.bounced(self.inbox.name, sent, bounce.reason):
+                log.warning(
+                    "inbox %s: message %s of ticket #%s bounced: %s",
+                    self.inbox.name,
+                    sent,
+                    number,
+                    bounce.reason,
+                )
+                return
+        log.info(
+            "inbox %s: bounce %s names no message of ours that was not failed already (%s)",
+            self.inbox.name,
+            message_id,
+            ", ".join(bounce.original_ids) or "no Message-ID in it",
+        )
 
     def _ignored(self, mail: Mail) -> str | None:
         if mail.automatic:

@@ -12,6 +12,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 
 from bots.email.auto import automatic
+from bots.email.bounce import Bounce, bounce
 from bots.email.html import to_text
 
 MAX_ID = 200  # the column platform ids are stored in
@@ -40,6 +41,7 @@ class Mail:
     references: tuple[str, ...]  # the Message-IDs it answers, oldest first
     attachments: tuple[Part, ...]
     automatic: str | None  # why no person wrote it, when none did
+    bounce: Bounce | None  # the failure it reports of mail we sent, when it is such a report
     problems: tuple[str, ...]
 
     @property
@@ -73,6 +75,7 @@ def parse(raw: bytes) -> Mail:
         references=tuple(dict.fromkeys(r for r in refs if len(r) <= MAX_ID)),
         attachments=_attachments(mail, body, problems),
         automatic=automatic(mail, sender),
+        bounce=_bounce(mail, problems),
         problems=tuple(problems),
     )
 
@@ -107,6 +110,14 @@ def _message_id(value: str, raw: bytes) -> str:
         return found[0]
     basis = found[0].encode() if found else raw
     return f"<{hashlib.sha256(basis).hexdigest()[:40]}@otklik.invalid>"
+
+
+def _bounce(mail: EmailMessage, problems: list[str]) -> Bounce | None:
+    try:
+        return bounce(mail)
+    except Exception as exc:  # a report too broken to read: ignored like other automatic mail
+        problems.append(f"delivery report unreadable ({type(exc).__name__}: {exc})")
+        return None
 
 
 def _body(mail: EmailMessage, problems: list[str]) -> EmailMessage | None:
