@@ -24,7 +24,8 @@ class TicketFilter:
     offset: int = 0
 
 
-def _filtered(f: TicketFilter) -> Select[tuple[Ticket]]:
+def filtered_tickets(f: TicketFilter) -> Select[tuple[Ticket]]:
+    """The tickets ``f`` selects, unordered and unpaged: each list orders and pages it."""
     query = select(Ticket)
     if f.status == "live":
         query = query.where(Ticket.status.in_(("new", "open", "waiting")))
@@ -65,7 +66,7 @@ def _escape_like(text: str) -> str:
 
 async def tickets(db: Database, f: TicketFilter) -> tuple[Sequence[Ticket], int]:
     """One page of tickets, most recently active first, and how many match in all."""
-    query = _filtered(f)
+    query = filtered_tickets(f)
     async with db.reading() as s:
         total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
         page = await s.scalars(

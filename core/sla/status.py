@@ -18,7 +18,7 @@ from sqlalchemy import Select, Subquery, func, select
 from core.db import Database
 from core.i18n import text
 from core.models import SlaTarget, Ticket
-from core.queries import TicketFilter, _filtered
+from core.queries import TicketFilter, filtered_tickets
 from core.sla.calendar import Calendar
 
 TARGETS = ("reaction", "resolution")
@@ -135,7 +135,7 @@ def by_nearest_deadline(query: Select[tuple[Ticket]]) -> Select[tuple[Ticket]]:
 
 async def tickets_by_deadline(db: Database, f: TicketFilter) -> tuple[Sequence[Ticket], int]:
     """Like ``core.queries.tickets`` (one page and the total), sorted by nearest deadline."""
-    query = _filtered(f)
+    query = filtered_tickets(f)
     async with db.reading() as s:
         total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
         page = await s.scalars(by_nearest_deadline(query).limit(f.limit).offset(f.offset))
