@@ -46,7 +46,14 @@ class TelegramChannel:
         self.forum: Forum | None = None
         if inbox.agents_chat_id is not None:
             self.forum = Forum(
-                self.bot, inbox, inbox.agents_chat_id, desk.db, locale, self.limits, public_url
+                self.bot,
+                inbox,
+                inbox.agents_chat_id,
+                desk.db,
+                locale,
+                self.limits,
+                public_url,
+                desk.zone,  # the service's time zone (config.tz)
             )
             self.forum.subscribe(desk.bus)
             self.dispatcher["forum"] = self.forum

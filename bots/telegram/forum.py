@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import tzinfo
 from typing import Any
 
 from aiogram import Bot
@@ -53,6 +54,7 @@ class Forum:
         locale: str,
         limits: TelegramLimits,
         public_url: str,
+        zone: tzinfo,
     ) -> None:
         self.bot = bot
         self.limits = limits
@@ -63,6 +65,7 @@ class Forum:
         self._public_url = public_url
         self._db = db
         self._locale = locale
+        self._zone = zone  # the service's: the deadlines' local times
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
 
@@ -110,7 +113,9 @@ class Forum:
         t = self._text
         agent = (data.get("agent") or {}).get("name") or t("telegram.bot")  # unset: the rules
         if event.name == events.TICKET_CREATED:
-            if deadlines := await forum_sla.line(self._db, self._locale, event.ticket_id or 0):
+            if deadlines := await forum_sla.line(
+                self._db, self._locale, self._zone, event.ticket_id or 0
+            ):
                 await self._say(thread, deadlines)
         elif event.name == events.MESSAGE_RECEIVED:
             await self._say(thread, f"👤 {data['customer']['name']}:\n{message['text']}")
