@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -257,13 +258,26 @@ TlsMode = Literal["ssl", "starttls", "none"]
 
 class MailServer(_Section):
     """Where an email inbox reads (IMAP) or sends (SMTP); ``tls``: "ssl" (TLS from the first
-    byte), "starttls" (plain, then upgraded) or "none" (plain text: only on a trusted link)."""
+    byte), "starttls" (plain, then upgraded) or "none" (plain text: only on a trusted link).
+    ``ca_file``: the CA certificates (PEM) that signed the server's certificate, trusted
+    instead of the system's (a company's own CA)."""
 
     host: str
     port: int = Field(ge=1, le=65535)
     user: str = Field(min_length=1)
     password: str = Field(min_length=1)  # normally "${ENV}"
     tls: TlsMode = "ssl"
+    ca_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _ca_for_tls(self) -> MailServer:
+        if self.ca_file is not None and self.tls == "none":
+            raise ValueError('ca_file: only with tls = "ssl" or "starttls"')
+        return self
+
+    def tls_context(self) -> ssl.SSLContext:
+        """What the connection trusts: ``ca_file``, else the system's CA certificates."""
+        return ssl.create_default_context(cafile=self.ca_file)
 
     @field_validator("host")
     @classmethod
@@ -453,7 +467,10 @@ def parse_config(raw: dict[str, Any], *, source: str, base_dir: Path) -> Config:
         config = Config.model_validate({**resolved, "base_dir": base_dir})
     except ValidationError as exc:
         raise ConfigError(source, [_describe(err) for err in exc.errors()]) from None
-    return _anchor_paths(config)
+    config = _anchor_paths(config)
+    if problems := _unreadable_ca_files(config):
+        raise ConfigError(source, problems)
+    return config
 
 
 def _resolve_env(value: Any, path: tuple[Any, ...], problems: list[str]) -> Any:
@@ -517,5 +534,40 @@ def _anchor_paths(config: Config) -> Config:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
         url = prefix + str(base / url.removeprefix(prefix))
     return config.model_copy(
-        update={"rules_dir": rules, "surveys_dir": surveys, "database": DatabaseConfig(url=url)}
+        update={
+            "rules_dir": rules,
+            "surveys_dir": surveys,
+            "database": DatabaseConfig(url=url),
+            "inbox": [_anchor_ca_files(inbox, base) for inbox in config.inbox],
+        }
     )
+
+
+def _anchor_ca_files(inbox: InboxConfig, base: Path) -> InboxConfig:
+    if not isinstance(inbox, EmailInbox):
+        return inbox
+    servers = {}
+    for key in ("imap", "smtp"):
+        server: MailServer = getattr(inbox, key)
+        if server.ca_file is not None and not server.ca_file.is_absolute():
+            servers[key] = server.model_copy(update={"ca_file": base / server.ca_file})
+    return inbox.model_copy(update=servers)
+
+
+def _unreadable_ca_files(config: Config) -> list[str]:
+    """A ``ca_file`` that is missing or holds no certificate, found at start, not at the
+    first connection."""
+    problems = []
+    for i, inbox in enumerate(config.inbox):
+        for key in ("imap", "smtp") if isinstance(inbox, EmailInbox) else ():
+            server: MailServer = getattr(inbox, key)
+            if server.ca_file is None:
+                continue
+            try:
+                server.tls_context()
+            except (OSError, ssl.SSLError) as exc:
+                where = _dotted(("inbox", i, key, "ca_file"))
+                problems.append(
+                    f"{where}: cannot read CA certificates from {server.ca_file}: {exc}"
+                )
+    return problems

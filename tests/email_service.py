@@ -14,7 +14,15 @@ import pytest
 
 from core import queries
 from core.db import Database
-from tests.mailserver import PASSWORD, USER, Dovecot, Outbox, dovecot, smtp_server
+from tests.mailserver import (
+    PASSWORD,
+    USER,
+    Certificates,
+    Dovecot,
+    Outbox,
+    dovecot,
+    smtp_server,
+)
 from tests.service import Running, running, service_config
 from tests.waiting import eventually
 
@@ -179,14 +187,26 @@ async def polled_imap_server() -> AsyncIterator[Dovecot]:
 
 
 async def serve(
-    url: str, tmp: Path, imap: Dovecot, rules: str | None = None, **changes: Any
+    url: str,
+    tmp: Path,
+    imap: Dovecot,
+    rules: str | None = None,
+    tls: Certificates | None = None,
+    **changes: Any,
 ) -> AsyncIterator[Mail]:
+    """The service over ``imap`` and a new SMTP server; with ``tls``, IMAP over TLS and SMTP
+    with STARTTLS, both trusting the test CA (``ca_file``)."""
     await imap.clear()
-    async with smtp_server() as (outbox, port):
+    async with smtp_server(tls, starttls=True) as (outbox, port):
+        settings = inbox(imap.port, port, **changes)
+        if tls:
+            secure = {"tls": "ssl", "port": imap.tls_port, "ca_file": str(tls.ca)}
+            settings["imap"] = {**settings["imap"], **secure}
+            settings["smtp"] = {**settings["smtp"], "tls": "starttls", "ca_file": str(tls.ca)}
         config = service_config(
             url,
             tmp,
-            inbox=[inbox(imap.port, port, **changes)],
+            inbox=[settings],
             sender={"first_retry_seconds": RETRY_SECONDS},
         )
         if rules:

@@ -1,5 +1,6 @@
 """Real mail servers for the email tests: Debian's dovecot (IMAP) started in a throw-away
-folder on a free loopback port, and aiosmtpd (SMTP) in the test process.
+folder on a free loopback port, and aiosmtpd (SMTP) in the test process; with ``Certificates``
+(a test CA and a server certificate for 127.0.0.1, made by the openssl command) both speak TLS.
 
 Test mail reaches dovecot by IMAP APPEND, as another mail client would file it."""
 
@@ -10,6 +11,8 @@ import os
 import pwd
 import shutil
 import socket
+import ssl
+import subprocess
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,6 +42,48 @@ def require_dovecot() -> None:
     pytest.skip(reason)
 
 
+@dataclass(frozen=True)
+class Certificates:
+    """A CA of the tests' own and a certificate it signed for 127.0.0.1 (and localhost)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert, self.key)
+        return context
+
+
+def make_certificates(folder: Path) -> Certificates:
+    """Make the CA and the server's certificate in ``folder`` (readable by dovecot)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o755)
+    ca, ca_key = folder / "ca.pem", folder / "ca.key"
+    cert, key, request = folder / "server.pem", folder / "server.key", folder / "server.csr"
+    extensions = folder / "server.ext"
+    extensions.write_text(
+        "subjectAltName = IP:127.0.0.1, DNS:localhost\n"
+        "basicConstraints = critical, CA:FALSE\n"
+        "keyUsage = critical, digitalSignature, keyEncipherment\n"
+        "extendedKeyUsage = serverAuth\n"
+    )
+    new_key = ["-newkey", "rsa:2048", "-nodes"]
+    ca_options = ["-subj", "/CN=Otklik test CA", "-addext", "basicConstraints=critical,CA:TRUE"]
+    ca_options += ["-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+    signing = ["-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-extfile", extensions]
+    for command in (
+        ["req", "-x509", *new_key, "-keyout", ca_key, "-out", ca, "-days", "2", *ca_options],
+        ["req", *new_key, "-keyout", key, "-out", request, "-subj", "/CN=127.0.0.1"],
+        ["x509", "-req", "-in", request, *signing, "-out", cert, "-days", "2"],
+    ):
+        subprocess.run(["openssl", *map(str, command)], check=True, capture_output=True)
+    for path in (ca, cert, key):
+        os.chmod(path, 0o644)  # dovecot's processes read them; test files, no secret
+    return Certificates(ca, cert, key)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -48,7 +93,8 @@ def free_port() -> int:
 @dataclass
 class Dovecot:
     folder: Path
-    port: int
+    port: int  # plain IMAP (STARTTLS offered when the server has certificates)
+    tls_port: int = 0  # IMAP over TLS from the first byte, when it has certificates
     process: asyncio.subprocess.Process | None = None
 
     @property
@@ -94,7 +140,8 @@ class Dovecot:
         ]
 
 
-def _config(folder: Path, port: int, idle: bool) -> str:
+def _config(server: Dovecot, idle: bool, tls: Certificates | None) -> str:
+    folder, port = server.folder, server.port
     me = pwd.getpwuid(os.getuid())
     # As root, mail is kept as the dovecot user (dovecot never serves mail as root).
     owner = pwd.getpwnam("dovecot") if os.getuid() == 0 else me
@@ -105,14 +152,16 @@ def _config(folder: Path, port: int, idle: bool) -> str:
     login = "dovenull" if os.getuid() == 0 else me.pw_name
     internal = "dovecot" if os.getuid() == 0 else me.pw_name
     capability = "" if idle else f"imap_capability = {_NO_IDLE}\n"
+    ssl_settings = (
+        f"ssl = yes\nssl_cert = <{tls.cert}\nssl_key = <{tls.key}\n" if tls else "ssl = no\n"
+    )
     return f"""
 base_dir = {folder}/run
 state_dir = {folder}/state
 log_path = {folder}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
+{ssl_settings}disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {login}
 default_internal_user = {internal}
@@ -132,22 +181,23 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {server.tls_port}
   }}
 }}
 """
 
 
 @asynccontextmanager
-async def dovecot(idle: bool = True) -> AsyncIterator[Dovecot]:
+async def dovecot(idle: bool = True, tls: Certificates | None = None) -> AsyncIterator[Dovecot]:
     """A dovecot of its own, in a folder under the system's temp dir (its users must reach
     it: pytest's tmp_path is private to us), removed afterwards."""
     require_dovecot()
     folder = Path(tempfile.mkdtemp(prefix="otklik-dovecot-"))
     os.chmod(folder, 0o755)
-    server = Dovecot(folder, free_port())
+    server = Dovecot(folder, free_port(), free_port() if tls else 0)
     conf = folder / "dovecot.conf"
-    conf.write_text(_config(folder, server.port, idle))
+    conf.write_text(_config(server, idle, tls))
     server.process = await asyncio.create_subprocess_exec(
         DOVECOT,
         "-F",
@@ -191,6 +241,7 @@ class Outbox:
 
     received: list[EmailMessage] = field(default_factory=list)
     envelopes: list[Envelope] = field(default_factory=list)
+    encrypted: list[bool] = field(default_factory=list)  # whether each came over TLS
     refuse: set[str] = field(default_factory=set)  # 550: no such user
     defer: dict[str, int] = field(default_factory=dict)  # address → how many times 451 first
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -213,21 +264,31 @@ class Outbox:
         assert isinstance(mail, EmailMessage)
         self.received.append(mail)
         self.envelopes.append(envelope)
+        self.encrypted.append(server.transport.get_extra_info("ssl_object") is not None)
         self.arrived.set()
         return "250 Message accepted for delivery"
 
 
 @asynccontextmanager
-async def smtp_server() -> AsyncIterator[tuple[Outbox, int]]:
-    """aiosmtpd on a free loopback port, logins accepted from anyone."""
+async def smtp_server(
+    tls: Certificates | None = None, starttls: bool = False
+) -> AsyncIterator[tuple[Outbox, int]]:
+    """aiosmtpd on a free loopback port, logins accepted from anyone; with ``tls``, TLS from
+    the first byte, or (``starttls``) a plain start that must be upgraded before anything."""
     outbox = Outbox()
     port = free_port()
+    encryption: dict[str, object] = {}
+    if tls and starttls:
+        encryption = {"tls_context": tls.server_context(), "require_starttls": True}
+    elif tls:
+        encryption = {"ssl_context": tls.server_context()}
     controller = Controller(
         outbox,
         hostname="127.0.0.1",
         port=port,
         auth_require_tls=False,
         authenticator=lambda *args: _accept(),
+        **encryption,
     )
     await asyncio.to_thread(controller.start)
     try:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from settings.config import ConfigError, EmailInbox, parse_config
+from tests.mailserver import make_certificates
 
 
 def email_inbox(**changes: object) -> dict:
@@ -92,3 +93,36 @@ def test_a_missing_server_section_is_named(tmp_path: Path):
     inbox = email_inbox()
     del inbox["smtp"]
     assert problems(inbox, tmp_path) == ['inbox[1].smtp: required for channel "email"']
+
+
+def test_a_ca_file_is_read_from_the_config_files_folder(tmp_path: Path):
+    (tmp_path / "certs").mkdir()
+    certificates = make_certificates(tmp_path / "certs")
+    inbox = email_inbox()
+    inbox["imap"] = {**inbox["imap"], "ca_file": "certs/ca.pem"}
+    config = parse_config({"inbox": [inbox]}, source="x", base_dir=tmp_path)
+    [parsed] = config.inbox
+    assert isinstance(parsed, EmailInbox)
+    assert parsed.imap.ca_file == certificates.ca and parsed.smtp.ca_file is None
+
+
+def test_a_ca_file_that_is_missing_or_no_certificate_is_refused_at_start(tmp_path: Path):
+    (tmp_path / "notes.txt").write_text("not a certificate")
+    inbox = email_inbox()
+    inbox["imap"] = {**inbox["imap"], "ca_file": "missing.pem"}
+    inbox["smtp"] = {**inbox["smtp"], "ca_file": "notes.txt"}
+    missing, garbage = problems(inbox, tmp_path)
+    assert missing.startswith(
+        f"inbox[1].imap.ca_file: cannot read CA certificates from {tmp_path}/missing.pem: "
+    )
+    assert garbage.startswith(
+        f"inbox[1].smtp.ca_file: cannot read CA certificates from {tmp_path}/notes.txt: "
+    )
+
+
+def test_a_ca_file_needs_tls(tmp_path: Path):
+    inbox = email_inbox()
+    inbox["smtp"] = {**inbox["smtp"], "tls": "none", "ca_file": "ca.pem"}
+    assert problems(inbox, tmp_path) == [
+        'inbox[1].smtp.ca_file: only with tls = "ssl" or "starttls"'
+    ]

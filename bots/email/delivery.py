@@ -3,7 +3,6 @@ refused recipient or another 5xx is permanent, a 4xx or a network failure is ret
 
 from __future__ import annotations
 
-import ssl
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -32,7 +31,7 @@ async def send(server: MailServer, mail: EmailMessage, what: str) -> None:
             password=server.password,
             use_tls=server.tls == "ssl",
             start_tls=server.tls == "starttls",
-            tls_context=ssl.create_default_context() if server.tls != "none" else None,
+            tls_context=server.tls_context() if server.tls != "none" else None,
             timeout=TIMEOUT_SECONDS,
         )
     except aiosmtplib.SMTPRecipientsRefused as exc:

@@ -111,13 +111,13 @@ async def connect(server: MailServer) -> Mailbox:
         server.host,
         server.port,
         timeout=TIMEOUT_SECONDS,
-        ssl_context=ssl.create_default_context() if server.tls == "ssl" else None,
+        ssl_context=server.tls_context() if server.tls == "ssl" else None,
     )
     await imap.wait_hello_from_server()
     mailbox = Mailbox(imap)
     try:
         if server.tls == "starttls":
-            await _starttls(imap, server.host)
+            await _starttls(imap, server)
         response = await imap.login(server.user, server.password)
         if response.result != "OK":
             raise MailboxError(f"IMAP login as {server.user!r} refused: {_said(response)}")
@@ -128,19 +128,19 @@ async def connect(server: MailServer) -> Mailbox:
     return mailbox
 
 
-async def _starttls(imap: _Client, host: str) -> None:
+async def _starttls(imap: _Client, server: MailServer) -> None:
     """Upgrade the plain connection (aioimaplib has no STARTTLS verb of its own): the
     command, then TLS on the same transport, then the capabilities again (RFC 3501 6.2.1)."""
     protocol = imap.protocol
     if "STARTTLS" not in protocol.capabilities:
-        raise MailboxError(f"IMAP server {host} does not offer STARTTLS")
+        raise MailboxError(f"IMAP server {server.host} does not offer STARTTLS")
     _ok(
         await protocol.execute(Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)),
         "STARTTLS",
     )
     loop = asyncio.get_running_loop()
     protocol.transport = await loop.start_tls(
-        protocol.transport, protocol, ssl.create_default_context(), server_hostname=host
+        protocol.transport, protocol, server.tls_context(), server_hostname=server.host
     )
     await protocol.capability()
 
