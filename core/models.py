@@ -479,7 +479,8 @@ class SurveyAnswer(Base):
 
 class SlaTarget(Base):
     """One SLA deadline of a ticket (``target``: reaction or resolution), fixed when the ticket
-    is registered under its support level and never recomputed from the level later.
+    is registered under its support level; derived again (from the same ``started_at``) only
+    when a change of its tags or priority, before any deadline is met, gives it another level.
 
     ``due_at`` is the deadline now: the first one plus the working time (by ``calendar``) the
     ticket spent paused, added each time a pause ends (``paused_seconds`` sums it;

@@ -2,7 +2,10 @@
 met, paused, moved and reopened as the ticket goes, each in the transaction of the change.
 
 - Registration: the level its facts select gives a reaction and a resolution deadline, by
-  the level's calendar from the registration; never recomputed from the level later.
+  the level's calendar from the registration.
+- A change of the ticket's tags or priority while neither deadline is met chooses its level
+  again, from its facts then; another level re-derives both deadlines from the registration
+  (see ``relevel``). Once a deadline is met, the level stays; nothing else recomputes them.
 - Reaction: met by the first public reply an agent writes (a rule's or bot's never counts);
   a close settles an unmet one too (see ``closed``). Reopening does not ask it again.
 - Resolution: met at the close. While the ticket waits, its clock stops (``paused_since``);
@@ -17,13 +20,15 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from core import tickets
 from core.events import Event
+from core.i18n import text
 from core.models import SlaTarget
 from core.sla import timers
 from core.sla.clocks import moved, pause_seconds, worked_seconds
 from core.sla.policy import SlaPolicy
 from core.sla.timers import REACTION, RESOLUTION
-from core.work import Work
+from core.work import Work, facts_of
 
 
 async def register(work: Work, policy: SlaPolicy, created: Event) -> None:
@@ -103,6 +108,53 @@ async def reopened(work: Work, policy: SlaPolicy, ticket_id: int, number: int) -
     if not row.breached:
         row.agent_id = None
     await timers.arm(work, policy, row, number)
+
+
+async def relevel(work: Work, policy: SlaPolicy, ticket_id: int) -> None:
+    """The ticket's tags or priority changed: while neither deadline is met, its level is
+    chosen again from its facts now, by the levels configured. Another level re-derives both
+    deadlines from the registration (``started_at`` kept) with its durations and calendar,
+    each pushed later by the paused time it has (``paused_seconds`` kept; a pause running
+    goes on under the new calendar); their timers are re-armed and an internal note tells
+    the change. A breach already recorded stays recorded."""
+    if not policy.enabled:
+        return
+    rows = list(
+        await work.session.scalars(
+            select(SlaTarget)
+            .where(SlaTarget.ticket_id == ticket_id)
+            .order_by(SlaTarget.id)
+            .with_for_update()
+        )
+    )
+    if not rows or any(row.met_at is not None for row in rows):
+        return
+    facts = await facts_of(work.session, work.inboxes, ticket_id)
+    assert facts is not None  # the ticket whose facts changed, locked by the change
+    level = policy.levels.for_ticket(facts, policy.at(work.now))
+    before = rows[0].level
+    if all(row.level == level.name for row in rows):
+        return
+    calendar = policy.calendar(level.calendar)
+    spans = {REACTION: level.reaction, RESOLUTION: level.resolution}
+    number = facts["ticket"]["number"]
+    for row in rows:
+        await timers.disarm(work, row)
+        row.level, row.calendar = level.name, level.calendar
+        first = calendar.add_working_time(row.started_at, spans[row.target])
+        row.due_at = moved(calendar, first, row.paused_seconds)
+        await timers.arm(work, policy, row, number)
+    due = {row.target: row.due_at.astimezone(work.zone).strftime("%Y-%m-%d %H:%M") for row in rows}
+    note = text(
+        work.locale,
+        "sla.relevelled",
+        old=before,
+        new=level.name,
+        reaction=due[REACTION],
+        resolution=due[RESOLUTION],
+        zone=str(work.zone),
+    )
+    await tickets.note(work, number, None, note)
 
 
 async def _row(work: Work, ticket_id: int, target: str) -> SlaTarget | None:

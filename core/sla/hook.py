@@ -5,6 +5,9 @@ events move the ticket's ``sla_targets`` rows in the same transaction.
     message.sent by an agent       the reaction is met (a rule's reply has no agent: never)
     ticket.status_changed          → waiting: the resolution clock stops; waiting →: it goes
                                    on, the deadline moved; → closed: met; closed →: reopened
+    a ticket's tags or priority    its level is chosen again while no deadline is met
+    changed (no event: noted by    (``deadlines.relevel``)
+    the listener below)
 
 Taking a ticket into work (assigning it to oneself, setting it open) sends the customer
 nothing in Otklik, so it does not meet the reaction by itself: the customer learns that
@@ -13,11 +16,30 @@ someone is on it from the agent's first reply.
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import event as orm_event
+from sqlalchemy.orm import object_session
+
 from core import events
-from core.models import TicketStatus
+from core.models import Ticket, TicketStatus
 from core.sla import deadlines
 from core.sla.policy import SlaPolicy
 from core.work import Work
+
+# session.info key: ids of the tickets whose tags or priority changed in the session since the
+# hook last ran (the rules' tag and set_priority, or any verb that sets them).
+_RELEVEL = "sla.relevel"
+
+
+@orm_event.listens_for(Ticket.priority, "set")
+@orm_event.listens_for(Ticket.tags, "set")
+def _facts_changed(ticket: Ticket, value: Any, old: Any, _initiator: Any) -> None:
+    """Note a stored ticket whose priority or tags are set to something else. A new ticket's
+    are set before it has a session or an id, and are its registration's facts."""
+    session = object_session(ticket)
+    if session is not None and ticket.id is not None and value != old:
+        session.info.setdefault(_RELEVEL, set()).add(ticket.id)
 
 
 class SlaHook:
@@ -48,3 +70,5 @@ class SlaHook:
                     await deadlines.resumed(work, policy, ticket_id, number)
                 elif old == TicketStatus.CLOSED:
                     await deadlines.reopened(work, policy, ticket_id, number)
+        for ticket_id in sorted(work.session.info.pop(_RELEVEL, ())):
+            await deadlines.relevel(work, policy, ticket_id)

@@ -5,10 +5,12 @@
     calendar = "office"              # a [calendars.<name>]
     reaction = "1h"                  # working time: "3d" is 72 working hours, not three days
     resolution = "1d"
-    if = { field = "inbox.name", eq = "vip" }   # the rules' conditions over a new ticket's facts
+    if = { field = "ticket.tags", contains = "vip" }   # the rules' conditions, ticket facts
 
 Levels are checked in order and the first whose conditions hold applies; else "Default",
-which must exist and be the only level without conditions.
+which must exist and be the only level without conditions. They are checked when a ticket is
+registered and again when its tags or priority change while no deadline of it is met
+(``core.sla.deadlines.relevel``).
 """
 
 from __future__ import annotations
