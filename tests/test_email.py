@@ -3,6 +3,7 @@ polling) and sending to a real SMTP server (aiosmtpd); threading by header and b
 
 from __future__ import annotations
 
+import asyncio
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bots.email import translate
+from bots.email import imap, translate
 from bots.email.imap import connect
 from bots.email.watch import read_unseen
 from core import queries
@@ -386,6 +387,17 @@ async def test_mail_arriving_while_another_is_handled_is_read_in_the_same_pass(
         assert [set(f.split()) for f in await imap_server.flags()] == [{"\\Seen"}] * 2
     finally:
         await mailbox.close()
+
+
+async def test_only_a_grown_mailbox_counts_as_news_of_mail():
+    # Some servers repeat "* N EXISTS" with every answer: that is no new mail, and a reader
+    # that searched again for it would never go to IDLE.
+    protocol = imap._Protocol(asyncio.get_running_loop(), None)
+    told = [b"* 2 EXISTS", b"* 2 EXISTS", b"* 3 EXISTS", b"* 3 EXISTS"]
+    told += [b"* 1 EXPUNGE", b"* 3 EXISTS", b"* 3 RECENT"]
+    for line in told:
+        protocol._untagged_response(line)
+    assert protocol.arrivals == 2 and protocol.exists == 3
 
 
 async def test_a_mail_that_keeps_failing_is_flagged_and_the_rest_go_on(

@@ -22,17 +22,26 @@ class MailboxError(Exception):
 
 
 class _Protocol(aioimaplib.IMAP4ClientProtocol):
-    """aioimaplib's protocol, counting the server's news of mail (``* N EXISTS``). The library
-    hands such news to a running IDLE and drops it when it comes in the answer to another
-    command (a SEARCH, FETCH or STORE); the server never repeats it, so an IDLE that follows
-    would wait for the next message before reading this one."""
+    """aioimaplib's protocol, counting the server's news of mail (``* N EXISTS`` with more
+    messages than before). The library hands such news to a running IDLE and drops it when it
+    comes in the answer to another command (a SEARCH, FETCH or STORE); the server never repeats
+    it, so an IDLE that follows would wait for the next message before reading this one. The
+    count is followed through expunges, and a server that repeats an unchanged count is no
+    news."""
 
     arrivals = 0
+    exists: int | None = None  # the messages in the mailbox, as the server last told
 
     def _untagged_response(self, line: bytes) -> aioimaplib.Command:
         words = line.removeprefix(b"* ").split()
-        if len(words) == 2 and words[0].isdigit() and words[1].upper() == b"EXISTS":
-            self.arrivals += 1
+        if len(words) == 2 and words[0].isdigit():
+            count, kind = int(words[0]), words[1].upper()
+            if kind == b"EXISTS":
+                if self.exists is not None and count > self.exists:
+                    self.arrivals += 1
+                self.exists = count
+            elif kind == b"EXPUNGE" and self.exists:
+                self.exists -= 1
         return super()._untagged_response(line)
 
 
@@ -62,7 +71,7 @@ class Mailbox:
 
     @property
     def arrivals(self) -> int:
-        """How many times the server told of new mail in this session."""
+        """How many times the server told of new mail in this session (see ``_Protocol``)."""
         protocol = self.imap.protocol
         assert isinstance(protocol, _Protocol)
         return protocol.arrivals
