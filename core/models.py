@@ -495,7 +495,22 @@ class SlaTarget(Base):
         UniqueConstraint("ticket_id", "target"),
         # Open deadlines, nearest first: the inbox's sort and the escalation checks.
         Index("ix_sla_targets_open", "met_at", "due_at"),
-        Index("ix_sla_targets_report", "started_at", "level", "target", "agent_id", "inbox_id"),
+        # The compliance report reads it alone (core/reports/sla.py): its filters, then what
+        # it counts and the breaches' order (migration 0013).
+        Index(
+            "ix_sla_targets_report",
+            "started_at",
+            "level",
+            "target",
+            "agent_id",
+            "inbox_id",
+            "ticket_id",
+            "breached",
+            "met_at",
+            "worked_seconds",
+            "due_at",
+            "id",
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))

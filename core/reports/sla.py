@@ -5,6 +5,12 @@ A deadline is met when ``met_at`` is set and it was not breached; missed when br
 late, or passed unmet); neither while it is still open. The share met is met / (met +
 missed). Averages are of ``worked_seconds`` (working time, pauses left out) over the
 deadlines met, late or not. Each figure is one GROUP BY; nothing is counted in Python.
+
+Every query reads ``ix_sla_targets_report`` alone (it holds every column they filter, count
+or order the breaches by, the period first). A ticket has one row per target, both with its
+start, level and inbox: unless the agent a deadline credits splits them, its reaction row
+stands for the ticket, so tickets are a plain sum, not a COUNT(DISTINCT), which sorts every
+row.
 """
 
 from __future__ import annotations
@@ -85,9 +91,12 @@ def _counted(target: str, *when: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((and_(SlaTarget.target == target, *when), 1), else_=0))
 
 
-def _columns() -> list[ColumnElement[Any]]:
+def _columns(by_agent: bool) -> list[ColumnElement[Any]]:
+    """The figures; ``by_agent``: the rows are grouped or filtered by the agent credited, so
+    a ticket's two rows may fall apart and its tickets are counted distinct."""
     met = SlaTarget.met_at.is_not(None)
-    columns: list[ColumnElement[Any]] = [func.count(distinct(SlaTarget.ticket_id)).label("tickets")]
+    tickets = func.count(distinct(SlaTarget.ticket_id)) if by_agent else _counted(REACTION)
+    columns: list[ColumnElement[Any]] = [tickets.label("tickets")]
     for target in (REACTION, RESOLUTION):
         worked = case((and_(SlaTarget.target == target, met), SlaTarget.worked_seconds), else_=None)
         columns += [
@@ -101,14 +110,15 @@ def _columns() -> list[ColumnElement[Any]]:
 async def total(db: Database, f: SlaFilter) -> Compliance:
     """Everything the filter holds (tickets counted once, whoever each deadline credits)."""
     async with db.reading() as s:
-        row = (await s.execute(select(*_columns()).where(*f.conditions()))).one()
+        columns = _columns(f.scope.agent_id is not None)
+        row = (await s.execute(select(*columns).where(*f.conditions()))).one()
     return Compliance.of(row)
 
 
 async def by_level(db: Database, f: SlaFilter) -> list[Group]:
     """Per level, by name."""
     query = (
-        select(SlaTarget.level.label("key"), *_columns())
+        select(SlaTarget.level.label("key"), *_columns(f.scope.agent_id is not None))
         .where(*f.conditions())
         .group_by(SlaTarget.level)
         .order_by(SlaTarget.level)
@@ -122,7 +132,7 @@ async def by_agent(db: Database, f: SlaFilter) -> list[Group]:
     """Per credited agent, by name; deadlines crediting nobody last. A ticket counts for each
     agent one of its deadlines credits."""
     counted = (
-        select(SlaTarget.agent_id.label("key"), *_columns())
+        select(SlaTarget.agent_id.label("key"), *_columns(True))
         .where(*f.conditions())
         .group_by(SlaTarget.agent_id)
         .subquery()
