@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from core import delays
 from core.db import Database
@@ -16,6 +17,7 @@ from core.messages import Inbound
 from core.models import DelayedRun, Role, RuleStat, TicketStatus
 from tests.engine import Rig, make_engine, next_due
 from tests.people import make_agent
+from tests.waiting import eventually
 
 ACK = """
 [[rule]]
@@ -237,3 +239,32 @@ async def test_a_run_cut_short_by_a_stop_goes_back_and_fires_once_later(r: Rig):
         assert (await s.scalars(select(DelayedRun.state))).all() == [delays.PENDING]
     assert await r.engine.fire_due() == 1
     assert await r.texts(1) == ["Request #1 registered"]
+
+
+async def test_a_failing_database_pauses_the_runner_and_it_fires_once_it_is_back(
+    r: Rig, monkeypatch: pytest.MonkeyPatch
+):
+    r.write(ACK)
+    failures = 2
+    real_claim = delays.claim
+
+    async def claim(*args: object, **kwargs: object) -> list[delays.Due]:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise OperationalError("claim", {}, ConnectionRefusedError("the server is gone"))
+        return await real_claim(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(delays, "claim", claim)
+    engine = Engine(r.desk, r.rules, Performer("en"), clock=r.clock, poll=0.05)
+    running = asyncio.create_task(engine.run())
+    try:
+        got = await r.desk.receive(Inbound(inbox="web", external_id="alice", text="hello"))
+        await eventually(lambda: failures == 0)
+        assert not running.done(), "the runner's loop ended on a database error"
+        number = got.ticket_number
+        assert await eventually(lambda: r.texts(number)) == [f"Request #{number} registered"]
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running

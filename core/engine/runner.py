@@ -35,6 +35,7 @@ log = logging.getLogger("otklik.rules")
 _STATS_EVERY = timedelta(seconds=1)  # how often "last fired" on the rules page catches up
 KEEP = timedelta(days=7)  # ended runs are kept this long (to look into), then deleted
 _PURGE_EVERY = timedelta(hours=1)
+_RETRY_AT_MOST = 30.0  # seconds between claims while the database keeps failing
 
 
 class Engine:
@@ -75,14 +76,23 @@ class Engine:
         self._wakeup.set()
 
     async def run(self) -> None:
-        """Claim and fire runs until cancelled; then stop gracefully (see ``stop``)."""
+        """Claim and fire runs until cancelled; then stop gracefully (see ``stop``). A failing
+        database does not end the loop: claims are tried again, backing off up to 30 s."""
         renewer = asyncio.create_task(self._upkeep(), name="otklik-rules-upkeep")
+        retry = self._poll
         try:
             while True:
                 metrics.SCHEDULER.beat()
-                claimed = await self._claim()
-                if self._clock() - self._flushed > _STATS_EVERY:
-                    await self._flush_stats()
+                try:
+                    claimed = await self._claim()
+                    if self._clock() - self._flushed > _STATS_EVERY:
+                        await self._flush_stats()
+                except Exception:  # the database, most likely: its claim rolled back
+                    log.exception("claiming rule runs failed; trying again in %.1f s", retry)
+                    await asyncio.sleep(retry)
+                    retry = min(retry * 2, _RETRY_AT_MOST)
+                    continue
+                retry = self._poll
                 if claimed < self._batch:
                     await self._pause()
         finally:
@@ -245,8 +255,14 @@ class Engine:
         self._flushed = self._clock()
         if self._fired:
             counts, self._fired = self._fired, {}
-            async with self._desk.together(depth=0) as unit:
-                await unit.do(changes.fired, counts)
+            try:
+                async with self._desk.together(depth=0) as unit:
+                    await unit.do(changes.fired, counts)
+            except Exception:  # kept for the next flush, with what fired meanwhile
+                for rule_id, (count, at) in counts.items():
+                    since, last = self._fired.get(rule_id, (0, at))
+                    self._fired[rule_id] = (count + since, max(at, last))
+                raise
 
     async def _upkeep(self) -> None:
         """Renew the leases of held runs; now and then delete long-ended runs."""
