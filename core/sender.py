@@ -224,8 +224,10 @@ class Sender:
             yield
         finally:
             renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
+            # Not ``suppress(CancelledError)`` around ``await renewing``: that would swallow
+            # the sender's own cancellation arriving meanwhile, and the stopped service's
+            # sender would go on claiming rows (another service's, in tests) for ever.
+            await asyncio.wait([renewing])
 
     async def _renew(self) -> None:
         while True:
