@@ -7,6 +7,7 @@ import aiohttp
 from core import queries
 from core.agents import add_agent
 from core.clock import utcnow
+from core.engine import changes
 from core.messages import Inbound
 from core.models import Role, TicketStatus
 from tests.people import make_agent
@@ -216,3 +217,18 @@ async def test_live_feed_needs_sign_in(service: Running):
     async with service.client() as http:
         response = await http.get("/inbox/ws", allow_redirects=False)
         assert response.status == 303
+
+
+async def test_history_names_the_rules_priority_and_tags_they_changed(service: Running):
+    await make_agent(service.state.db, "anna")
+    number = await customer_writes(service, "my order is late")
+    async with service.state.desk.together(depth=0) as unit:
+        await unit.do(changes.set_priority, number, "urgent")
+        await unit.do(changes.add_tags, number, ["vip", "orders"])
+    async with service.client() as http:
+        await signed_in(http, "anna")
+        page = await (await http.get(f"/inbox/tickets/{number}")).text()
+    history = " ".join(page[page.index('<ol id="audit">') :].split())
+    assert "rules · priority normal → urgent" in history
+    assert "rules · tagged vip, orders" in history
+    assert "assignee" not in history
