@@ -11,7 +11,7 @@ rules, the later rules of the event.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ from core.rules.actions import (
     AddTags,
     AskComment,
     Assign,
+    ButtonSpec,
     CreateTask,
     Note,
     Notify,
@@ -130,13 +131,16 @@ class Performer:
             exc_info=exc if trace else None,
         )
 
+    def _buttons(self, specs: Sequence[ButtonSpec], run: Run) -> list[Button]:
+        return [Button(self._text(b.label, run), b.payload, b.row) for b in specs]
+
     def _text(self, text: Text, run: Run) -> str:
         return text.render(run.data, self._locale)
 
     async def _do(self, action: Any, run: Run, index: int, unit: Unit, later: list[Later]) -> None:
         match action:
             case Reply():
-                buttons = [Button(self._text(b.label, run), b.payload) for b in action.buttons]
+                buttons = self._buttons(action.buttons, run)
                 text = self._text(action.text, run)
                 await unit.do(tickets.reply, run.number, None, text, buttons, run.origin)
             case Note():
@@ -193,7 +197,7 @@ class Performer:
                 if rated is None:
                     log.info('rule "%s": ask_comment skipped: no rating to comment', run.rule.id)
                     return
-                buttons = [Button(self._text(b.label, run), b.payload) for b in action.buttons]
+                buttons = self._buttons(action.buttons, run)
                 text = self._text(action.text, run)
                 await unit.do(tickets.reply, run.number, None, text, buttons, run.origin)
             case RequestSurvey():

@@ -33,12 +33,22 @@ from core.rules.values import (
 )
 from core.scales import SCALES, Scale
 
+MAX_ROW = 9  # ten lines of buttons: more than any chat keyboard shows well
+
+
+def _row(raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_ROW:
+        raise Invalid(f"expected a line number from 0 to {MAX_ROW}, got {shown(raw)}")
+    return raw
+
 
 class ButtonSpec(Table):
-    """A button of a reply; a press emits ``button.pressed`` with this payload."""
+    """A button of a reply; a press emits ``button.pressed`` with this payload. Buttons with
+    the same ``row`` share a line (where the channel lays buttons out in lines)."""
 
     label: Label
     payload: Payload
+    row: Annotated[int, BeforeValidator(_row)] = 0
 
 
 class Reply(Table):
