@@ -126,6 +126,10 @@ class Desk:
     async def assign(self, number: int, agent: Agent, assignee_id: int | None) -> Ticket:
         return await self._run(tickets.assign, number, agent, assignee_id)
 
+    async def take(self, number: int, agent: Agent) -> Message:
+        """Take the ticket into work and tell the customer (``tickets.take``)."""
+        return await self._run(tickets.take, number, agent)
+
     async def set_status(self, number: int, agent: Agent, status: TicketStatus) -> Ticket:
         return await self._run(tickets.set_status, number, agent, status)
 

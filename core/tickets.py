@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from core import events, outbox
+from core import events, i18n, outbox
 from core.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from core.logctx import bind
 from core.messages import MAX_TEXT, Button, clean_text
@@ -197,6 +197,19 @@ async def set_status(work: Work, number: int, agent: Agent, status: TicketStatus
     await change_status(work, ticket, status, agent.id)
     log.info("status %s -> %s", current, status)
     return ticket
+
+
+async def take(work: Work, number: int, agent: Agent) -> Message:
+    """The agent takes the ticket into work and the customer is told who is on it: the ticket
+    becomes theirs and open (from new or waiting), and the notice is their public reply, so
+    it meets the SLA reaction like any reply of theirs."""
+    agent = await acting(work, agent)
+    await assign(work, number, agent, agent.id)
+    ticket = await ticket_for_update(work, number)
+    if ticket.status == TicketStatus.WAITING:
+        await change_status(work, ticket, TicketStatus.OPEN, agent.id)
+    notice = i18n.text(work.locale, "ticket.taken", agent=agent.name, number=number)
+    return await reply(work, number, agent, notice)
 
 
 async def assign_to(work: Work, ticket: Ticket, target: Agent | None, by: Agent | None) -> None:

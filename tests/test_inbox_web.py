@@ -232,3 +232,21 @@ async def test_history_names_the_rules_priority_and_tags_they_changed(service: R
     assert "rules · priority normal → urgent" in history
     assert "rules · tagged vip, orders" in history
     assert "assignee" not in history
+
+
+async def test_take_and_tell_the_customer(service: Running):
+    await make_agent(service.state.db, "anna")
+    number = await customer_writes(service, "my order is late")
+    async with service.client() as http:
+        token = await signed_in(http, "anna")
+        page = await (await http.get(f"/inbox/tickets/{number}")).text()
+        assert f'action="/inbox/tickets/{number}/take"' in page
+        forged = await http.post(f"/inbox/tickets/{number}/take", data={})
+        assert forged.status == 403
+        taken = await http.post(f"/inbox/tickets/{number}/take", data={"csrf": token})
+        assert taken.status == 200
+        page = await taken.text()
+    assert "Anna has taken your request" in page
+    assert f'action="/inbox/tickets/{number}/take"' not in page  # open and answered now
+    ticket = await queries.ticket(service.state.db, number)
+    assert (ticket.status, ticket.assignee.login) == (TicketStatus.OPEN, "anna")

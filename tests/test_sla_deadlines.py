@@ -69,6 +69,34 @@ async def test_the_level_is_fixed_at_registration(db: Database, tmp_path: Path):
     assert (await targets(db, newer))["reaction"].due_at == at(23, 10, 15)
 
 
+async def test_taking_a_ticket_and_telling_the_customer_meets_the_reaction(s: Rig):
+    ann = await make_agent(s.db, "ann")
+    number = await s.say("hello")  # Mon 09:00
+    s.clock.advance(minutes=30)
+    await s.desk.take(number, ann)
+    ticket = await s.ticket(number)
+    assert (ticket.status, ticket.assignee_id) == (TicketStatus.OPEN, ann.id)
+    assert await s.texts(number) == [f"Ann has taken your request #{number} and is working on it."]
+    reaction = (await targets(s.db, number))["reaction"]
+    assert (reaction.met_at, reaction.agent_id, reaction.worked_seconds) == (
+        at(23, 9, 30),
+        ann.id,
+        1800,
+    )
+
+
+async def test_taking_a_waiting_ticket_opens_it_and_resumes_the_resolution_clock(s: Rig):
+    ann = await make_agent(s.db, "ann")
+    number = await s.say("hello")  # Mon 09:00
+    await s.desk.reply(number, ann, "Which order is it?")
+    await s.desk.set_status(number, ann, TicketStatus.WAITING)
+    s.clock.advance(hours=2)
+    await s.desk.take(number, ann)
+    assert (await s.ticket(number)).status == TicketStatus.OPEN
+    resolution = (await targets(s.db, number))["resolution"]
+    assert (resolution.paused_since, resolution.paused_seconds) == (None, 7200)
+
+
 async def test_without_levels_no_deadlines_are_written(db: Database, tmp_path: Path):
     async with sla_rig(db, tmp_path, policy({})) as bare:
         number = await bare.say("hello")

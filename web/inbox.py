@@ -164,6 +164,12 @@ async def assign(request: web.Request) -> web.Response:
     return act.done()
 
 
+async def take(request: web.Request) -> web.Response:
+    act = await _action(request)
+    await act.desk.take(act.number, act.agent)
+    return act.done()
+
+
 async def status(request: web.Request) -> web.Response:
     act = await _action(request)
     value = act.field("status")
@@ -234,6 +240,7 @@ def setup(app: web.Application) -> None:
             web.post("/inbox/tickets/{number}/reply", reply),
             web.post("/inbox/tickets/{number}/note", note),
             web.post("/inbox/tickets/{number}/assign", assign),
+            web.post("/inbox/tickets/{number}/take", take),
             web.post("/inbox/tickets/{number}/status", status),
             web.post("/inbox/tickets/{number}/rating", request_rating),
             web.get("/inbox/messages/{message}/files/{index}", attachment),

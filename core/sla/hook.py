@@ -9,9 +9,9 @@ events move the ticket's ``sla_targets`` rows in the same transaction.
     changed (no event: noted by    (``deadlines.relevel``)
     the listener below)
 
-Taking a ticket into work (assigning it to oneself, setting it open) sends the customer
-nothing in Otklik, so it does not meet the reaction by itself: the customer learns that
-someone is on it from the agent's first reply.
+Assigning a ticket to oneself or setting it open tells the customer nothing, so neither meets
+the reaction; taking it into work with the customer told (``tickets.take``) does, its notice
+being the agent's reply.
 """
 
 from __future__ import annotations
