@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 
 from core.db import Database
-from core.models import Agent, RatingRequest
+from core.models import RatingRequest
+from core.reports.agents import per_agent
 from core.reports.localday import day_key
 from core.reports.scope import Grain, Scope, grain_key
 
@@ -50,19 +51,7 @@ def _columns() -> list[ColumnElement[Any]]:
 
 async def by_agent(db: Database, scope: Scope) -> list[AgentResponses]:
     """Per credited agent, by name; requests crediting nobody last (counted, then named)."""
-    counted = (
-        select(RatingRequest.agent_id.label("agent_id"), *_columns())
-        .where(*scope.requests())
-        .group_by(RatingRequest.agent_id)
-        .subquery()
-    )
-    query = (
-        select(counted, Agent.name)
-        .outerjoin(Agent, Agent.id == counted.c.agent_id)
-        .order_by(Agent.name.is_(None), Agent.name, counted.c.agent_id)
-    )
-    async with db.reading() as s:
-        rows = (await s.execute(query)).all()
+    rows = await per_agent(db, RatingRequest.agent_id, _columns(), scope.requests())
     return [AgentResponses(row.agent_id, row.name, Responses.of(row)) for row in rows]
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, select
 
 from core.db import Database
-from core.models import Agent, Rating
+from core.models import Rating
+from core.reports.agents import per_agent
 from core.reports.figures import Figures, rating_columns, summed_columns
 from core.reports.scope import Grain, Scope, grain_key
 from core.scales import Scale
@@ -30,19 +31,7 @@ class Point:
 async def by_agent(db: Database, scope: Scope) -> list[AgentFigures]:
     """Per credited agent, by name; ratings crediting nobody last. Counted first, named after:
     the join is then per agent, not per rating."""
-    counted = (
-        select(Rating.agent_id.label("agent_id"), *rating_columns())
-        .where(*scope.ratings())
-        .group_by(Rating.agent_id)
-        .subquery()
-    )
-    query = (
-        select(counted, Agent.name)
-        .outerjoin(Agent, Agent.id == counted.c.agent_id)
-        .order_by(Agent.name.is_(None), Agent.name, counted.c.agent_id)
-    )
-    async with db.reading() as s:
-        rows = (await s.execute(query)).all()
+    rows = await per_agent(db, Rating.agent_id, rating_columns(), scope.ratings())
     return [AgentFigures(row.agent_id, row.name, Figures.of(row)) for row in rows]
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, and_, case, distinct, exists, func, select
 from core.db import Database
 from core.errors import InvalidInput
 from core.models import Agent, Inbox, SlaTarget, Ticket
+from core.reports.agents import per_agent
 from core.reports.scope import Scope
 
 REACTION, RESOLUTION = "reaction", "resolution"
@@ -131,20 +132,8 @@ async def by_level(db: Database, f: SlaFilter) -> list[Group]:
 async def by_agent(db: Database, f: SlaFilter) -> list[Group]:
     """Per credited agent, by name; deadlines crediting nobody last. A ticket counts for each
     agent one of its deadlines credits."""
-    counted = (
-        select(SlaTarget.agent_id.label("key"), *_columns(True))
-        .where(*f.conditions())
-        .group_by(SlaTarget.agent_id)
-        .subquery()
-    )
-    query = (
-        select(counted, Agent.name)
-        .outerjoin(Agent, Agent.id == counted.c.key)
-        .order_by(Agent.name.is_(None), Agent.name, counted.c.key)
-    )
-    async with db.reading() as s:
-        rows = (await s.execute(query)).all()
-    return [Group(row.key, row.name, Compliance.of(row)) for row in rows]
+    rows = await per_agent(db, SlaTarget.agent_id, _columns(True), f.conditions())
+    return [Group(row.agent_id, row.name, Compliance.of(row)) for row in rows]
 
 
 @dataclass(frozen=True)
