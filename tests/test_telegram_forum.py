@@ -162,6 +162,17 @@ async def test_commands_in_the_topic(desk_bot: Running, telegram: FakeTelegram):
     assert len(telegram.params_of("createForumTopic")) == 1  # the reopened ticket keeps its topic
 
 
+async def test_take_in_the_topic_tells_the_customer(desk_bot: Running, telegram: FakeTelegram):
+    anna = await linked_anna(desk_bot.state.db)
+    thread = await open_ticket(desk_bot, telegram)
+    await agent_writes(desk_bot, telegram, ANNA_TG, thread, "/take")
+    assert to_alice(telegram) == ["Anna has taken your request #1 and is working on it."]
+    [ticket] = await tickets(desk_bot.state.db)
+    assert (ticket.assignee_id, ticket.status) == (anna.id, TicketStatus.OPEN)
+    answers = [p["text"] for p in telegram.params_of("sendMessage") if p.get("reply_parameters")]
+    assert "Taken: the customer has been told you are on it." in answers
+
+
 async def test_people_who_are_not_linked_agents_are_refused(
     desk_bot: Running, telegram: FakeTelegram
 ):

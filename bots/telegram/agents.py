@@ -1,9 +1,9 @@
 """Agents working tickets from the forum supergroup: a topic per ticket.
 
 In a ticket's topic, a linked agent's message goes to the customer as their reply; commands:
-/close, /wait, /open, /assign me|login, /note text, /rate (a new rating request to the
-customer, 👍/👎, valid 7 days). Anyone else is refused with a hint, and nothing they write
-reaches the customer.
+/close, /wait, /open, /assign me|login, /take (take it into work and tell the customer),
+/note text, /rate (a new rating request to the customer, 👍/👎, valid 7 days). Anyone else is
+refused with a hint, and nothing they write reaches the customer.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _STATUS = {"close": TicketStatus.CLOSED, "wait": TicketStatus.WAITING, "open": T
 def router(chat_id: int) -> Router:
     forum = Router(name="agents")
     forum.message.filter(F.chat.id == chat_id, F.message_thread_id, ~F.from_user.is_bot)
-    forum.message.register(command, Command(*_STATUS, "assign", "note", "rate"))
+    forum.message.register(command, Command(*_STATUS, "assign", "take", "note", "rate"))
     forum.message.register(reply, F.text)
     return forum
 
@@ -64,6 +64,9 @@ async def command(
             await say(
                 limits, message, text(locale, "telegram.assigned", name=target.name), reply=True
             )
+        elif name == "take":
+            await desk.take(number, agent)
+            await say(limits, message, text(locale, "telegram.taken"), reply=True)
         elif name == "note":
             if not args:
                 await say(limits, message, text(locale, "telegram.note_usage"), reply=True)
