@@ -17,9 +17,9 @@ from core.db import Database
 from core.models import SlaTarget, Ticket
 from core.work import Work
 from tests.fakes.telegram import FakeTelegram
-from tests.service import Running, running, service_config
-from tests.test_telegram import TOKEN, free_port, tickets
-from tests.test_telegram_forum import FORUM, desk_bot, in_topic, open_ticket, telegram
+from tests.service import Running
+from tests.test_telegram import tickets
+from tests.test_telegram_forum import desk_bot, forum_service, in_topic, open_ticket, telegram
 
 __all__ = ["desk_bot", "telegram"]  # the forum's fixtures, used here
 
@@ -34,23 +34,7 @@ async def moscow_bot(
     db: Database, database_url: str, tmp_path: Path, telegram: FakeTelegram
 ) -> AsyncIterator[Running]:
     """The forum's service (tests/test_telegram_forum.py's ``desk_bot``) in Moscow's time."""
-    port = free_port()
-    inbox = {
-        "name": "tg",
-        "channel": "telegram",
-        "token": TOKEN,
-        "mode": "polling",
-        "api_server": telegram.base_url,
-        "agents_chat_id": FORUM.id,
-    }
-    config = service_config(
-        database_url,
-        tmp_path,
-        timezone="Europe/Moscow",
-        inbox=[inbox],
-        web={"secret_key": "s" * 40, "public_url": f"http://127.0.0.1:{port}"},
-    )
-    async with running(config, port=port) as svc:
+    async for svc in forum_service(database_url, tmp_path, telegram, timezone="Europe/Moscow"):
         yield svc
 
 

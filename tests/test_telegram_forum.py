@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,6 +37,15 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 async def desk_bot(
     db: Database, database_url: str, tmp_path: Path, telegram: FakeTelegram
 ) -> AsyncIterator[Running]:
+    async for svc in forum_service(database_url, tmp_path, telegram):
+        yield svc
+
+
+async def forum_service(
+    database_url: str, tmp_path: Path, telegram: FakeTelegram, **settings: Any
+) -> AsyncIterator[Running]:
+    """The service with the Telegram inbox "tg" and its agents' forum (``settings``: more
+    config, such as ``timezone``)."""
     port = free_port()
     inbox = {
         "name": "tg",
@@ -50,6 +60,7 @@ async def desk_bot(
         tmp_path,
         inbox=[inbox],
         web={"secret_key": "s" * 40, "public_url": f"http://127.0.0.1:{port}"},
+        **settings,
     )
     async with running(config, port=port) as svc:
         yield svc
