@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
+
 from aiohttp import web
 
 from bots.email.channel import EmailChannel
@@ -21,30 +24,53 @@ from settings.config import (
 )
 
 
+@runtime_checkable
+class Polled(Protocol):
+    """An adapter that may fetch its updates itself (Telegram polling, VK long poll, IMAP)."""
+
+    @property
+    def polls(self) -> bool: ...
+
+    async def poll(self) -> None:
+        """Fetch and handle updates until cancelled."""
+        ...
+
+
 def build_channels(
-    config: Config, app: web.Application, desk: Desk, secret: bytes
+    config: Config, app: web.Application, desk: Desk, secret: bytes, *, routes: bool = True
 ) -> dict[str, Channel]:
+    """Every inbox's adapter; ``routes``: mount the webhooks and pages (a web process)."""
     channels: dict[str, Channel] = {}
     default_chat = next((i.name for i in config.inbox if isinstance(i, WebchatInbox)), None)
     for inbox in config.inbox:
         if isinstance(inbox, WebchatInbox):
             chat = WebchatChannel(inbox, desk, secret, config.locale, config.web.secure_cookies)
-            chat.mount(app, default=inbox.name == default_chat)
+            if routes:
+                chat.mount(app, default=inbox.name == default_chat)
             channels[inbox.name] = chat
         elif isinstance(inbox, TelegramInbox):
             bot = TelegramChannel(inbox, desk, config.locale, config.web.base_url)
-            bot.mount(app)
+            bot.mount(app, routes=routes)
             channels[inbox.name] = bot
         elif isinstance(inbox, ViberInbox):
             viber = ViberChannel(inbox, desk, config.locale, config.web.base_url)
-            viber.mount(app)
+            viber.mount(app, routes=routes)
             channels[inbox.name] = viber
         elif isinstance(inbox, VkInbox):
             vk = VkChannel(inbox, desk, config.locale)
-            vk.mount(app)
+            vk.mount(app, routes=routes)
             channels[inbox.name] = vk
         elif isinstance(inbox, EmailInbox):
             mail = EmailChannel(inbox, desk, config.locale, config.var_dir, config.web.public_url)
-            mail.mount(app)
+            mail.mount(app, routes=routes)
             channels[inbox.name] = mail
     return channels
+
+
+def pollers(channels: dict[str, Channel]) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
+    """The loops of the inboxes that fetch their updates, by inbox name."""
+    return [
+        (name, channel.poll)
+        for name, channel in channels.items()
+        if isinstance(channel, Polled) and channel.polls
+    ]

@@ -17,12 +17,15 @@ from core import agents
 from core.clock import utcnow
 from core.db import Database
 from core.errors import NotFound, OtklikError
-from core.models import Agent, Role
+from core.models import Agent
+from core.models import Role as AgentRole
 from core.rules import RulesError, RuleSet, load_rules
 from core.surveys import SurveysError, load_surveys
 from core.surveys.checks import unknown_surveys
+from otklik import roles
 from otklik.logs import setup_logging
 from otklik.migrate import upgrade
+from otklik.roles import Role
 from otklik.schema import pending_migrations
 from otklik.service import build_app, first_admin_link
 from settings.config import ENV_PATH, Config, ConfigError, load_config
@@ -65,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", parents=[common], help="run the service")
+    serve.add_argument(
+        "--role",
+        choices=[r.value for r in Role],
+        default=Role.ALL.value,
+        help="all (default): everything in one process; web: HTTP and webhooks; worker: "
+        "rule runs, sending, polling (web and worker need [redis] url)",
+    )
+    serve.add_argument("--port", type=int, help="listen on this port (default: [web] port)")
     serve.set_defaults(run=_serve)
 
     migrate = commands.add_parser("migrate", parents=[common], help="apply database migrations")
@@ -75,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add = agents_cmd.add_parser("add", parents=[common], help="add an agent")
     add.add_argument("name")
-    add.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
+    add.add_argument("--role", choices=[r.value for r in AgentRole], default=AgentRole.AGENT.value)
     add.add_argument("--login", help="sign-in name (default: from NAME, e.g. ivan.petrov)")
     add.add_argument("--telegram-id", type=int, help="the agent's Telegram user id")
     add.add_argument("--supervisor", metavar="LOGIN", help="the supervisor's login")
@@ -106,12 +117,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve(config: Config, _args: argparse.Namespace) -> int:
+def _serve(config: Config, args: argparse.Namespace) -> int:
+    role = Role(args.role)
+    roles.check(role, config.redis.url)
     setup_logging(config.log.level, as_json=config.log.format == "json")
-    return asyncio.run(_serve_async(config))
+    return asyncio.run(_serve_async(config, role, args.port or config.web.port))
 
 
-async def _serve_async(config: Config) -> int:
+async def _serve_async(config: Config, role: Role, port: int) -> int:
     db = Database(config.database.url)
     try:
         if problem := await pending_migrations(db):
@@ -120,20 +133,24 @@ async def _serve_async(config: Config) -> int:
         link = await first_admin_link(config, db)
     finally:
         await db.close()
-    app = await build_app(config)
+    app = await build_app(config, role=role)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, config.web.host, config.web.port).start()
+    await web.TCPSite(runner, config.web.host, port).start()
     # What start-up built lives as long as the process: the cyclic garbage collector need not
     # scan it again and again, which kept the event loop stalled for 100 ms and more under load
     # (bench/delays.py).
     gc.freeze()
     base = config.web.base_url
     webchats = [i.name for i in config.inbox if i.channel == "webchat"]
-    print(f"\nOtklik is running on http://{config.web.host}:{config.web.port}")
-    if webchats:
+    named = "" if role is Role.ALL else f" ({role})"
+    print(f"\nOtklik{named} is running on http://{config.web.host}:{port}")
+    if not role.serves:
+        print("  This worker serves only /healthz and /metrics.")
+    elif webchats:
         print(f"  Customer chat: {base}/chat" + (f"  (inbox {webchats[0]})"))
-    print(f"  Agent inbox:   {base}/inbox")
+    if role.serves:
+        print(f"  Agent inbox:   {base}/inbox")
     if link:
         print(f"  First sign-in: open {link} to set the admin's password (one-time, 3 days)")
     print("Press Ctrl+C to stop.\n", flush=True)
@@ -158,7 +175,7 @@ def _add_agent(config: Config, args: argparse.Namespace) -> int:
         print("otklik: cannot make a login from that name; give one with --login", file=sys.stderr)
         return 2
     try:
-        new = asyncio.run(_add(config, args.name, login, Role(args.role), args))
+        new = asyncio.run(_add(config, args.name, login, AgentRole(args.role), args))
     except NotFound as exc:
         print(f"otklik: {exc}", file=sys.stderr)
         return 2
@@ -170,7 +187,7 @@ def _add_agent(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _add(
-    config: Config, name: str, login: str, role: Role, args: argparse.Namespace
+    config: Config, name: str, login: str, role: AgentRole, args: argparse.Namespace
 ) -> agents.NewAgent:
     db = Database(config.database.url)
     try:

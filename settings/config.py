@@ -69,6 +69,8 @@ class DatabaseConfig(_Section):
 
 class RedisConfig(_Section):
     url: str | None = None
+    # Every key starts with it: several installations can share one Redis.
+    prefix: str = Field("otklik", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 
     @field_validator("url")
     @classmethod

@@ -84,6 +84,14 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path):
     assert result.returncode == 1 and "run `otklik migrate` first" in result.stderr
 
 
+def test_web_and_worker_roles_need_redis(tmp_path: Path):
+    path = write_config(tmp_path, "")
+    for role in ("web", "worker"):
+        result = run("serve", "--role", role, config=path)
+        assert result.returncode == 1
+        assert f"otklik: --role {role} needs [redis] url" in result.stderr
+
+
 async def test_serve_prints_where_to_go_and_serves(tmp_path: Path, db: Database):
     port = free_port()
     path = write_config(
@@ -117,6 +125,7 @@ async def test_serve_prints_where_to_go_and_serves(tmp_path: Path, db: Database)
                 "status": "ok",
                 "database": "ok",
                 "scheduler": "running",
+                "leader": "leader",
             }
             setup = await http.get(link)
             assert setup.status == 200 and "admin" in await setup.text()

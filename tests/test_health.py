@@ -10,11 +10,10 @@ import aiohttp
 import pytest
 
 from core.db import Database
+from tests.redis_server import NO_REDIS, REDIS, prefix
 from tests.service import Running, running, service_config
+from tests.waiting import eventually
 from web import health
-
-REDIS = "redis://127.0.0.1:6379/0"
-NO_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 async def healthz(svc: Running) -> tuple[int, dict[str, Any]]:
@@ -26,28 +25,35 @@ async def healthz(svc: Running) -> tuple[int, dict[str, Any]]:
 async def test_a_healthy_process_without_redis(service: Running):
     assert await healthz(service) == (
         200,
-        {"status": "ok", "database": "ok", "scheduler": "running"},
+        {"status": "ok", "database": "ok", "scheduler": "running", "leader": "leader"},
     )
 
 
 async def test_redis_is_pinged_when_configured(db: Database, database_url: str, tmp_path: Path):
-    config = service_config(database_url, tmp_path, redis={"url": REDIS})
+    config = service_config(database_url, tmp_path, redis={"url": REDIS, "prefix": prefix()})
     async with running(config) as svc:
+        await eventually(lambda: svc.state.leadership.leading)
         assert await healthz(svc) == (
             200,
-            {"status": "ok", "database": "ok", "redis": "ok", "scheduler": "running"},
+            {
+                "status": "ok",
+                "database": "ok",
+                "redis": "ok",
+                "scheduler": "running",
+                "leader": "leader",
+            },
         )
 
 
 async def test_unreachable_redis_answers_503_naming_it(
     db: Database, database_url: str, tmp_path: Path
 ):
-    config = service_config(database_url, tmp_path, redis={"url": NO_REDIS})
+    config = service_config(database_url, tmp_path, redis={"url": NO_REDIS, "prefix": prefix()})
     async with running(config) as svc:
         status, body = await healthz(svc)
     assert status == 503
     assert body["status"] == "unavailable" and body["redis"].startswith("unreachable: ")
-    assert (body["database"], body["scheduler"]) == ("ok", "running")
+    assert (body["database"], body["scheduler"], body["leader"]) == ("ok", "running", "follower")
 
 
 async def test_unreachable_database_answers_503_naming_it(service: Running):

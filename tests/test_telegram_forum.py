@@ -11,6 +11,7 @@ import pytest
 
 from bots.telegram.channel import TelegramChannel
 from core import agents, queries
+from core.bus import LocalBus
 from core.clock import utcnow
 from core.db import Database
 from core.models import Agent, TicketStatus
@@ -77,7 +78,9 @@ async def settled(svc: Running, telegram: FakeTelegram) -> None:
     await eventually(lambda: not telegram.pending_updates(TOKEN))
     await svc.delivered()
     assert channel(svc).forum is not None
-    await channel(svc).forum.idle()
+    bus = svc.state.bus
+    assert isinstance(bus, LocalBus)
+    await bus.idle()
 
 
 async def linked_anna(db: Database) -> Agent:

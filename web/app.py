@@ -42,7 +42,8 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
-def create_app(state: State) -> web.Application:
+def create_app(state: State, *, pages: bool = True) -> web.Application:
+    """The app; without ``pages`` (a worker process) only /healthz and /metrics."""
     app = web.Application(
         client_max_size=state.config.web.max_body_bytes,
         middlewares=[errors_middleware, security_headers, csrf_middleware, nav_middleware],
@@ -50,6 +51,8 @@ def create_app(state: State) -> web.Application:
     app[STATE] = state
     health.setup(app)
     metrics.setup(app)
+    if not pages:
+        return app
     login.setup_routes(app)
     inbox.setup(app)
     profile.setup(app)

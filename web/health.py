@@ -1,9 +1,9 @@
 """/healthz: can this process do its work — database, Redis (when configured), scheduler.
 
-200 with every part "ok" (the scheduler "running"), else 503 naming the failing part. Today
-every ``otklik serve`` process runs the rules runner (the scheduler of rule runs) itself, so
-"running" means this process's loop goes round; with process roles it will say whether this
-process leads.
+200 with every part "ok" (the scheduler "running"), else 503 naming the failing part. The
+scheduler is the rules runner of a process that fires rule runs (``--role all`` or ``worker``):
+"running" means its loop goes round; a web process says "not here". ``leader`` tells whether
+this process leads (see core.leader); it is information, not health: followers are healthy.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ async def healthz(request: web.Request) -> web.Response:
         checks["redis"] = request.app[_REDIS].ping()
     results = await asyncio.gather(*(_check(c) for c in checks.values()))
     report: dict[str, str] = dict(zip(checks, results, strict=True))
-    report["scheduler"] = scheduler_state()
-    healthy = all(v == "ok" for v in results) and report["scheduler"] == "running"
+    report["scheduler"] = scheduler_state() if state.works else "not here"
+    report["leader"] = state.leadership.state() if state.works else "not here"
+    healthy = all(v == "ok" for v in results) and report["scheduler"] in ("running", "not here")
     return web.json_response(
         {"status": "ok" if healthy else "unavailable", **report}, status=200 if healthy else 503
     )

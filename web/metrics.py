@@ -140,7 +140,10 @@ async def scrape(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     """The route, and the SLA breach counter on the app's event bus."""
     app.router.add_get("/metrics", scrape)
-    unsubscribe = app[STATE].bus.subscribe(metrics.count_sla_breach, metrics.SLA_BREACH_EVENTS)
+    # A group: with several processes, each breach is counted once, by the one that leads.
+    unsubscribe = app[STATE].bus.subscribe(
+        metrics.count_sla_breach, metrics.SLA_BREACH_EVENTS, group="metrics:sla"
+    )
 
     async def _unsubscribe(_app: web.Application) -> None:
         unsubscribe()

@@ -13,6 +13,7 @@ from core.channels import Channel
 from core.db import Database
 from core.desk import Desk
 from core.engine.live import LiveRules
+from core.leader import Alone, Leading
 from settings.config import Config
 
 
@@ -26,6 +27,8 @@ class State:
     clock: Callable[[], datetime]
     rules: LiveRules
     channels: dict[str, Channel] = field(default_factory=dict)  # by inbox, once mounted
+    leadership: Leading = field(default_factory=Alone)
+    works: bool = True  # this process fires rule runs and sends (not a web-only process)
 
     @property
     def locale(self) -> str:

@@ -8,8 +8,6 @@ in the core, with the reason the report gives.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
@@ -49,7 +47,6 @@ class EmailChannel:
         self.locale = locale
         self.public_url = public_url
         self.files = FileStore(var_dir / "email" / inbox.name)
-        self._reading: asyncio.Task[None] | None = None
         self._failures: dict[str, int] = {}  # Message-ID → failed tries
 
     # -- the core's side -------------------------------------------------------------------
@@ -171,9 +168,9 @@ class EmailChannel:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def mount(self, app: web.Application) -> None:
+    def mount(self, app: web.Application, *, routes: bool = True) -> None:
+        """Email has no routes; the start-up check of the settings."""
         app.on_startup.append(self._start)
-        app.on_cleanup.append(self._stop)
 
     async def _start(self, _app: web.Application) -> None:
         if not self.public_url:
@@ -182,12 +179,9 @@ class EmailChannel:
                 "the customer to reply with, not sent as links",
                 self.inbox.name,
             )
-        self._reading = asyncio.create_task(
-            watch.watch(self.inbox, self.handle), name=f"email-{self.inbox.name}"
-        )
 
-    async def _stop(self, _app: web.Application) -> None:
-        if self._reading:
-            self._reading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reading
+    polls = True
+
+    async def poll(self) -> None:
+        """Read the mailbox (run by the leader), until cancelled."""
+        await watch.watch(self.inbox, self.handle)

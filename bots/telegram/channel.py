@@ -8,7 +8,6 @@ polling loop moves its offset past an update only once it was handled.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 from collections import OrderedDict
@@ -61,7 +60,6 @@ class TelegramChannel:
         self.username: str | None = None
         self._webhook_url = f"{public_url}{self.path}"
         self._recent: OrderedDict[int, None] = OrderedDict()
-        self._polling: asyncio.Task[None] | None = None
 
     @property
     def path(self) -> str:
@@ -86,11 +84,18 @@ class TelegramChannel:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def mount(self, app: web.Application) -> None:
-        if self.inbox.mode == "webhook":
+    def mount(self, app: web.Application, *, routes: bool = True) -> None:
+        """The webhook route and setting the webhook (when ``routes``: a web process), and
+        the lifecycle."""
+        if routes and self.inbox.mode == "webhook":
             app.router.add_post(self.path, self.webhook)
+            app.on_startup.append(self._set_webhook)
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
+
+    @property
+    def polls(self) -> bool:
+        return self.inbox.mode == "polling"
 
     def agent_link(self, code: str) -> str | None:
         """The deep link that hands the bot an agent's link code."""
@@ -101,25 +106,16 @@ class TelegramChannel:
             self.username = (await self.bot.me()).username
         except Exception as exc:  # the inbox still works; only agent links wait for a name
             log.warning("inbox %s: getMe failed (%s)", self.inbox.name, exc)
-        if self.forum:
-            self.forum.start()
-        if self.inbox.mode == "webhook":
-            await self.bot.set_webhook(
-                self._webhook_url,
-                secret_token=self.inbox.webhook_secret,
-                allowed_updates=UPDATES,
-            )
-            log.info("inbox %s: webhook set to %s", self.inbox.name, self._webhook_url)
-        else:
-            self._polling = asyncio.create_task(self.poll(), name=f"telegram-{self.inbox.name}")
+
+    async def _set_webhook(self, _app: web.Application) -> None:
+        await self.bot.set_webhook(
+            self._webhook_url,
+            secret_token=self.inbox.webhook_secret,
+            allowed_updates=UPDATES,
+        )
+        log.info("inbox %s: webhook set to %s", self.inbox.name, self._webhook_url)
 
     async def _stop(self, _app: web.Application) -> None:
-        if self.forum:
-            await self.forum.stop()
-        if self._polling:
-            self._polling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._polling
         await self.bot.session.close()
 
     # -- updates in ------------------------------------------------------------------------

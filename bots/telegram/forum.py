@@ -2,17 +2,16 @@
 
 The forum follows the bot's own inbox and the inboxes its ``mirror`` names (VK, Viber, email,
 the web chat): agents answer those tickets from their topics too, and the core sends the
-answer through the ticket's own channel. Events of these inboxes are queued and mirrored by
-one worker, so a slow group (Telegram allows a bot 20 messages a minute in one group) never
-holds up the customer's side. The topic of a ticket is stored (core.threads) and serves the
-ticket again when it reopens. What agents write in the topic itself is not mirrored back (its
+answer through the ticket's own channel. The forum mirrors as a group of the event bus
+(``core.bus``): in order, by one process, apart from the commits, so a slow group (Telegram
+allows a bot 20 messages a minute in one group) never holds up the customer's side. The topic
+of a ticket is stored (core.threads) and serves the ticket again when it reopens. What agents
+write in the topic itself is not mirrored back (its
 events carry this forum's origin).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import tzinfo
 from typing import Any
@@ -66,47 +65,17 @@ class Forum:
         self._db = db
         self._locale = locale
         self._zone = zone  # the service's: the deadlines' local times
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
-        self._worker: asyncio.Task[None] | None = None
 
     def subscribe(self, bus: EventBus) -> None:
-        bus.subscribe(self._enqueue, _MIRRORED)
-
-    async def _enqueue(self, event: Event) -> None:
-        if event.data.get("inbox", {}).get("name") in self.followed:
-            self._queue.put_nowait(event)
-
-    def start(self) -> None:
-        self._worker = asyncio.create_task(self._work(), name=f"forum-{self.inbox.name}")
-
-    async def stop(self) -> None:
-        if self._worker:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-
-    async def idle(self) -> None:
-        """Wait until every queued event is mirrored (for tests and a clean stop)."""
-        await self._queue.join()
-
-    async def _work(self) -> None:
-        while True:
-            event = await self._queue.get()
-            try:
-                await self._mirror(event)
-            except Exception:
-                log.exception(
-                    "inbox %s: could not mirror %s of ticket %s to the forum",
-                    self.inbox.name,
-                    event.name,
-                    event.ticket_id,
-                )
-            finally:
-                self._queue.task_done()
+        """Mirror as the bus's group ``forum:<inbox>``: in order, away from the commits, in
+        one process (the leader, with several), again if it failed (the bus logs why)."""
+        bus.subscribe(self._mirror, _MIRRORED, group=f"forum:{self.inbox.name}")
 
     async def _mirror(self, event: Event) -> None:
         data = event.data
-        if data.get("origin") == self.origin:
+        if data.get("origin") == self.origin or data.get("inbox", {}).get("name") not in (
+            self.followed
+        ):
             return
         thread = await self._thread(event)
         message = data.get("message", {})

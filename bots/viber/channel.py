@@ -57,9 +57,12 @@ class ViberChannel:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def mount(self, app: web.Application) -> None:
-        app.router.add_post(self.path, self.webhook)
-        app.on_startup.append(self._start)
+    def mount(self, app: web.Application, *, routes: bool = True) -> None:
+        """The webhook route and its registration (when ``routes``: a web process), and the
+        lifecycle."""
+        if routes:
+            app.router.add_post(self.path, self.webhook)
+            app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
 
     async def _start(self, _app: web.Application) -> None:

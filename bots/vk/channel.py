@@ -7,8 +7,6 @@ moves its ``ts`` past a batch only once it was handled.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from aiohttp import web
@@ -37,7 +35,6 @@ class VkChannel:
         self.api = VkApi(inbox.token, inbox.api_url, VkLimits())
         self.shown = delivery.SentKeyboards()
         self.events = VkEvents(inbox, desk, self.api, self.shown, locale)
-        self._polling: asyncio.Task[None] | None = None
 
     @property
     def path(self) -> str:
@@ -54,27 +51,22 @@ class VkChannel:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def mount(self, app: web.Application) -> None:
-        if self.inbox.mode == "callback":
+    def mount(self, app: web.Application, *, routes: bool = True) -> None:
+        """The Callback API route (when ``routes``: a web process) and the lifecycle."""
+        if routes and self.inbox.mode == "callback":
             app.router.add_post(self.path, self.webhook)
-        app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
+
+    @property
+    def polls(self) -> bool:
+        return self.inbox.mode == "longpoll"
+
+    async def poll(self) -> None:
+        """The long poll (run by the leader when ``polls``), until cancelled."""
+        await longpoll.poll(self.api, self.inbox.group_id, self.events, self.inbox.name)
 
     async def webhook(self, request: web.Request) -> web.Response:
         return await callback.receive(request, self.inbox, self.events)
 
-    async def _start(self, _app: web.Application) -> None:
-        if self.inbox.mode == "longpoll":
-            self._polling = asyncio.create_task(
-                longpoll.poll(self.api, self.inbox.group_id, self.events, self.inbox.name),
-                name=f"vk-{self.inbox.name}",
-            )
-        else:
-            log.info("inbox %s: VK Callback API at %s", self.inbox.name, self.path)
-
     async def _stop(self, _app: web.Application) -> None:
-        if self._polling:
-            self._polling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._polling
         await self.api.close()

@@ -65,6 +65,10 @@ class WebchatChannel:
         self._secure = secure_cookies
         self._sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self._cookie = f"otklik_chat_{inbox.name}"
+        # The visitor's tabs may be open on any web process: what they should show is told
+        # to every process, and each pushes it to the tabs it holds.
+        self._topic = f"webchat:{inbox.name}"
+        desk.bus.listen(self._topic, self._heard)
 
     def mount(self, app: web.Application, *, default: bool) -> None:
         base = f"/chat/api/{self.inbox.name}"
@@ -87,7 +91,7 @@ class WebchatChannel:
 
     async def send(self, outbound: Outbound) -> Sent:
         """Push to the visitor's open chat tabs; a closed tab sees it in its history later."""
-        await self._push(
+        self._show(
             outbound.external_id,
             {
                 "id": outbound.message_id,
@@ -102,7 +106,11 @@ class WebchatChannel:
         )
         return Sent(platform_message_id=f"webchat-{outbound.message_id}")
 
-    async def _push(self, visitor: str, message: dict[str, Any]) -> None:
+    def _show(self, visitor: str, message: dict[str, Any]) -> None:
+        self._desk.bus.tell(self._topic, {"visitor": visitor, "message": message})
+
+    async def _heard(self, told: dict[str, Any]) -> None:
+        visitor, message = told["visitor"], told["message"]
         for ws in list(self._sockets.get(visitor, ())):
             try:
                 await ws.send_json({"type": "message", "message": message})
@@ -147,7 +155,7 @@ class WebchatChannel:
         )
         message = {"id": got.message_id, "direction": "in", "text": said.text, "buttons": []}
         if not got.duplicate:
-            await self._push(visitor, message)
+            self._show(visitor, message)
         return web.json_response(
             {"message": message, "ticket": got.ticket_number}, status=200 if got.duplicate else 201
         )

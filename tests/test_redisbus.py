@@ -1,0 +1,192 @@
+"""The event bus over a real Redis: several buses stand for several processes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from core.clock import utcnow
+from core.events import MESSAGE_RECEIVED, TICKET_CLOSED, TICKET_CREATED, Event
+from core.redisbus import RedisBus, decode, encode
+from tests.redis_server import REDIS, forget, prefix, reachable_redis
+from tests.tcp_proxy import Proxy
+from tests.waiting import eventually
+
+
+@pytest.fixture
+async def space() -> AsyncIterator[str]:
+    client = await reachable_redis()
+    name = prefix()
+    yield name
+    await forget(client, name)
+    await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def process(space: str, url: str = REDIS, **options: Any) -> AsyncIterator[RedisBus]:
+    """A bus as one process has it (its loops run in ``loops``)."""
+    client = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    bus = RedisBus(client, stream=f"{space}:events", **options)
+    yield bus
+    await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def loops(bus: RedisBus, *, consume: bool = False) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(bus.run())]
+    if consume:
+        tasks.append(asyncio.create_task(bus.consume()))
+    await asyncio.sleep(0.2)  # the readers have found the stream's end
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def event(number: int, name: str = MESSAGE_RECEIVED) -> Event:
+    return Event(name, utcnow(), ticket_id=number, data={"ticket": {"number": number}})
+
+
+def recorder(into: list[Event]) -> Callable[[Event], Any]:
+    async def record(e: Event) -> None:
+        into.append(e)
+
+    return record
+
+
+def test_an_event_survives_the_stream_unchanged():
+    original = Event(TICKET_CLOSED, utcnow(), ticket_id=7, data={"a": [1, "b"]}, depth=2)
+    assert decode(encode(original)) == original
+
+
+async def test_every_process_gets_every_event_in_order(space: str):
+    seen_a: list[Event] = []
+    seen_b: list[Event] = []
+    async with process(space) as a, process(space) as b:
+        a.subscribe(recorder(seen_a))
+        b.subscribe(recorder(seen_b), [TICKET_CREATED])
+        async with loops(a), loops(b):
+            sent = [event(n, TICKET_CREATED if n % 2 else MESSAGE_RECEIVED) for n in range(50)]
+            await a.publish(sent[:25])
+            await b.publish(sent[25:])
+            await eventually(lambda: len(seen_a) == 50 and len(seen_b) == 25)
+    assert [e.id for e in seen_a] == [e.id for e in sent]
+    assert [e.id for e in seen_b] == [e.id for e in sent if e.name == TICKET_CREATED]
+
+
+async def test_a_group_handles_each_event_once_across_processes(space: str):
+    handled: list[Event] = []
+    async with process(space) as a, process(space) as b:
+        for bus in (a, b):
+            bus.subscribe(recorder(handled), [MESSAGE_RECEIVED], group="mirror")
+        async with loops(a, consume=True), loops(b, consume=True):
+            sent = [event(n) for n in range(300)]
+            for chunk in range(0, 300, 30):
+                await (a if chunk % 60 else b).publish(sent[chunk : chunk + 30])
+            await a.publish([event(999, TICKET_CLOSED)])  # not the group's: never handled
+            await eventually(lambda: len(handled) >= 300)
+            await asyncio.sleep(0.3)
+    assert sorted(e.id for e in handled) == sorted(e.id for e in sent)
+
+
+async def test_a_failed_handler_gets_the_event_again(space: str):
+    tries: list[int] = []
+
+    async def flaky(e: Event) -> None:
+        tries.append(e.ticket_id or 0)
+        if len(tries) < 3:
+            raise RuntimeError("the forum is down")
+
+    async with process(space) as a:
+        a.subscribe(flaky, group="mirror")
+        async with loops(a, consume=True):
+            await a.publish([event(1)])
+            await eventually(lambda: len(tries) == 3)
+            await asyncio.sleep(0.5)
+    assert tries == [1, 1, 1]  # handled at the third try, then acknowledged: no fourth
+
+
+async def test_a_handler_that_keeps_failing_is_given_up_after_its_attempts(space: str):
+    tries: list[Event] = []
+
+    async def broken(e: Event) -> None:
+        tries.append(e)
+        raise RuntimeError("always")
+
+    async with process(space, attempts=2) as a:
+        a.subscribe(broken, group="mirror")
+        async with loops(a, consume=True):
+            await a.publish([event(1), event(2)])
+            await eventually(lambda: len(tries) == 4)
+            await asyncio.sleep(1.5)
+    assert sorted(e.ticket_id or 0 for e in tries) == [1, 1, 2, 2]
+
+
+async def test_an_event_a_dead_process_did_not_finish_goes_to_another(space: str):
+    started = asyncio.Event()
+    handled_by_b: list[Event] = []
+
+    async def hangs(e: Event) -> None:
+        started.set()
+        await asyncio.Event().wait()  # the process dies here: never acknowledged
+
+    async with process(space) as a, process(space, orphaned_after=0.5) as b:
+        a.subscribe(hangs, group="mirror")
+        b.subscribe(recorder(handled_by_b), group="mirror")
+        async with loops(a, consume=True):
+            await a.publish([event(1)])
+            await asyncio.wait_for(started.wait(), 10)
+        # a is gone with the event pending; b leads now.
+        async with loops(b, consume=True):
+            await eventually(lambda: handled_by_b)
+    assert [e.ticket_id for e in handled_by_b] == [1]
+
+
+async def test_events_wait_while_redis_is_away_and_go_out_when_it_returns(space: str):
+    proxy = await Proxy("127.0.0.1", 6379).start()
+    seen: list[Event] = []
+    try:
+        async with (
+            process(space, f"redis://127.0.0.1:{proxy.port}/0") as a,
+            process(space) as b,
+        ):
+            b.subscribe(recorder(seen))
+            async with loops(a), loops(b):
+                await a.publish([event(1)])
+                await eventually(lambda: len(seen) == 1)
+                await proxy.cut()
+                await a.publish([event(2), event(3)])  # returns: nothing is lost
+                await asyncio.sleep(1.0)
+                assert len(seen) == 1
+                await proxy.restore()
+                await eventually(lambda: len(seen) == 3, seconds=20)
+    finally:
+        await proxy.close()
+    assert [e.ticket_id for e in seen] == [1, 2, 3]
+
+
+async def test_a_notice_reaches_every_process_once(space: str):
+    heard: dict[str, list[dict[str, Any]]] = {"a": [], "b": []}
+
+    def listener(name: str) -> Callable[[dict[str, Any]], Any]:
+        async def hear(payload: dict[str, Any]) -> None:
+            heard[name].append(payload)
+
+        return hear
+
+    async with process(space) as a, process(space) as b:
+        a.listen("wake", listener("a"))
+        b.listen("wake", listener("b"))
+        b.listen("other", listener("b"))
+        async with loops(a), loops(b):
+            a.tell("wake", {"loop": "rules"})
+            await eventually(lambda: heard["a"] and heard["b"])
+            await asyncio.sleep(0.3)
+    assert heard == {"a": [{"loop": "rules"}], "b": [{"loop": "rules"}]}
