@@ -19,6 +19,7 @@ from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +28,19 @@ from sqlalchemy.ext.asyncio import (
 )
 
 _READING = "otklik_reading"
+# PostgreSQL's answers that mean "try the same transaction again": a deadlock it broke by
+# failing this side, a serialization failure.
+_TRY_AGAIN = {"40P01", "40001"}
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether ``exc`` failed a transaction that may succeed as it is when run again."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in _TRY_AGAIN
 
 
 class Database:

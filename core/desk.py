@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import bounces, edits, inbound, presses, ratings, reach, tickets
 from core.bus import EventBus
 from core.clock import utcnow
-from core.db import Database
+from core.db import Database, transient
 from core.inbound import Received
 from core.inboxes import Inboxes
 from core.logctx import bound
@@ -225,6 +227,12 @@ class Desk:
                     if attempt == _RETRIES:
                         raise
                     log.info("concurrent write on %s, retrying", verb.__name__)
+                    continue
+                except DBAPIError as exc:
+                    if attempt == _RETRIES or not transient(exc):
+                        raise
+                    log.info("%s on %s, retrying", type(exc.orig).__name__, verb.__name__)
+                    await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)
                     continue
                 await self._published([work])
                 return result

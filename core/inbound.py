@@ -193,7 +193,9 @@ _FIND = (
     )
     .order_by(Ticket.id.desc())
     .limit(1)
-    .with_for_update(of=Identity.__table__)
+    # NO KEY UPDATE: receives of one customer queue, but inserting a row that refers to the
+    # identity (a ticket's key check) is not held up; FOR UPDATE made that a deadlock.
+    .with_for_update(of=Identity.__table__, key_share=True)
 )
 _INSERT_MESSAGE = insert(Message).returning(Message.id)
 _INSERT_CUSTOMER = insert(Customer).returning(Customer.id)

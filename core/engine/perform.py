@@ -19,6 +19,7 @@ import aiohttp
 
 from core import i18n, metrics, ratings, tickets
 from core.channels import AgentChats, DeliveryError
+from core.db import transient
 from core.desk import Unit
 from core.engine import changes
 from core.engine.webhook import WebhookFailed, post
@@ -105,6 +106,8 @@ class Performer:
             except _EXPECTED as exc:
                 self._failed(run, index, action.action, exc, trace=False)
             except Exception as exc:
+                if transient(exc):
+                    raise  # not the action's fault: the whole run is done again
                 self._failed(run, index, action.action, exc, trace=True)
         return False
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from core import delays, metrics
 from core.clock import utcnow
+from core.db import transient
 from core.desk import Desk, Unit
 from core.engine import changes
 from core.engine.live import LiveRules
@@ -199,7 +200,11 @@ class Engine:
                 async with self._desk.together(depth=due.depth + 1) as unit:
                     state = await self._execute(due, unit, later)
                     await delays.mark(unit.session, due.id, state, unit.now)
-            except Exception:
+            except Exception as exc:
+                if transient(exc):  # a deadlock, a lost connection: the run goes back, whole
+                    log.warning("rule run %s is tried again: %s", due.id, type(exc).__name__)
+                    await delays.release(self._db, [due.id])
+                    return
                 log.exception("rule run %s (%s on %s) failed", due.id, due.rule_id, due.event_name)
                 await delays.finish(self._db, due.id, delays.FAILED, self._clock())
                 return
