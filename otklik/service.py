@@ -78,7 +78,8 @@ async def build_app(
     chats = next((c for c in channels.values() if isinstance(c, AgentChats)), None)
     performer = Performer(config.locale, chats, surveys=surveys, base_url=config.web.base_url)
     sla = config.sla_policy
-    engine = Engine(desk, rules, performer, clock=clock, sla=sla)
+    lease = timedelta(seconds=config.worker.lease_seconds)
+    engine = Engine(desk, rules, performer, clock=clock, sla=sla, lease=lease)
     app[SENDER] = sender
     app[ENGINE] = engine
     loops: list[Loop] = [("bus", bus.run), ("rules-watch", rules.watch)]

@@ -111,6 +111,12 @@ class SenderConfig(_Section):
     lease_seconds: float = Field(60.0, gt=0)
 
 
+class WorkerConfig(_Section):
+    # How long a worker's claim on a rule run holds without renewal (renewed every third of
+    # it while the run is held): the runs of a worker that died are taken over after this.
+    lease_seconds: float = Field(60.0, ge=1)
+
+
 class LogConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -344,6 +350,7 @@ class Config(_Section):
     redis: RedisConfig = RedisConfig()
     web: WebConfig = WebConfig()
     sender: SenderConfig = SenderConfig()
+    worker: WorkerConfig = WorkerConfig()
     log: LogConfig = LogConfig()
     ratings: RatingsConfig = RatingsConfig()
     inbox: list[InboxConfig] = []
