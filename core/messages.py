@@ -144,6 +144,9 @@ class Outbound:
     # The public page where the customer can answer instead of pressing (a rating request's
     # /rate/<token>): a path, for channels without buttons (email) to link to.
     page: str | None = None
+    # Which platform message of the row this is: a text too long for the channel goes in
+    # several (core/adapt.py), numbered from 0; the row's ``key`` is the same for all.
+    part: int = 0
 
     @property
     def key(self) -> str:

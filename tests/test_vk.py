@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from bots.vk.delivery import random_id
+from bots.vk.delivery import CAPABILITIES, random_id
 from bots.vk.keyboards import keyboard
-from core import queries
-from core.messages import Button, OutButton
+from core import adapt, queries
+from core.messages import Button, Outbound, OutButton
 from core.models import Delivery
 from tests.fakes.vk import FakeVk
 from tests.service import Running
@@ -104,8 +104,10 @@ async def test_long_texts_are_split_at_4096_characters(svc: Running, vk: FakeVk)
 
 
 def test_keyboards_keep_within_vk_limits():
-    buttons = [OutButton(f"id{i}", f"Choice {i} " + "x" * 50) for i in range(8)]
-    built = keyboard(buttons)
+    buttons = tuple(OutButton(f"id{i}", f"Choice {i} " + "x" * 50) for i in range(8))
+    out = Outbound(1, 1, "vk", "1", "Choose", 1, buttons=buttons)
+    [fitted] = adapt.parts(out, CAPABILITIES, "en")  # the core cuts the line, VK shows it
+    built = keyboard(fitted.buttons)
     assert built is not None and built.inline
     board = json.loads(built.json)
     assert [len(row) for row in board["buttons"]] == [4, 4]  # at most 5 a line, cut evenly
