@@ -33,7 +33,7 @@ def parts(out: Outbound, can: Capabilities, locale: str) -> list[Outbound]:
         labels = "\n".join(f"— {b.label}" for b in buttons)
         words = _join(words, f"{text(locale, 'adapt.choose')}\n{labels}")
         buttons = ()
-    pieces = split_text(words, can.max_text) if can.max_text else [words]
+    pieces = split_text(words, can.max_text, can.utf16) if can.max_text else [words]
     last = len(pieces) - 1
     return [
         replace(

@@ -43,6 +43,7 @@ class Capabilities:
 
     max_text: int | None  # characters in one platform message; longer texts go in parts
     buttons: ButtonStyle
+    utf16: bool = False  # max_text counts UTF-16 code units (Telegram), not characters
     buttons_per_row: int | None = None  # longer rows are cut evenly (core/rows.py)
     max_buttons: int | None = None  # buttons beyond it are left out, with a warning
     edits: bool = False  # can change a message it sent: a press's choice shows in it

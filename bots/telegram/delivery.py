@@ -20,11 +20,15 @@ from bots.telegram.limits import TelegramLimits
 from core.channels import ButtonStyle, Capabilities, DeliveryError, Sent
 from core.messages import Outbound, split_text
 
-MAX_TEXT = 4096  # sendMessage: 1-4096 characters after entities parsing
+MAX_TEXT = 4096  # sendMessage: 1-4096 characters (UTF-16 code units) after entities parsing
 # What a bot offers the core: inline keyboards with callback buttons, edits of its own
 # messages (a press's choice is shown in it). Files are not sent: they go as links.
 CAPABILITIES = Capabilities(
-    max_text=MAX_TEXT, buttons=ButtonStyle.CALLBACK, buttons_per_row=PER_ROW, edits=True
+    max_text=MAX_TEXT,
+    utf16=True,
+    buttons=ButtonStyle.CALLBACK,
+    buttons_per_row=PER_ROW,
+    edits=True,
 )
 
 
@@ -43,7 +47,7 @@ async def send(bot: Bot, out: Outbound, limits: TelegramLimits | None = None) ->
 async def tell(bot: Bot, chat_id: int, text: str, limits: TelegramLimits) -> None:
     """A plain message to a private chat (an agent's), within the limits."""
     with refusals():
-        for chunk in split_text(text, MAX_TEXT):
+        for chunk in split_text(text, MAX_TEXT, utf16=True):
             async with limits.sending(chat_id):
                 await bot.send_message(chat_id=chat_id, text=chunk)
 
