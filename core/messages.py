@@ -16,12 +16,14 @@ MAX_TEXT = 20_000
 def split_text(text: str, limit: int, utf16: bool = False) -> list[str]:
     """A text too long for one message of a channel, as pieces of at most ``limit``
     characters (``utf16``: UTF-16 code units, as Telegram counts, where a character beyond
-    U+FFFF, most emoji, is two), cut at a line break or a space where there is one in the
-    second half."""
+    U+FFFF, most emoji, is two), cut at the last line break in the second half of a piece,
+    else at its last space there, else where the limit falls."""
     pieces = []
     while (end := _fitting(text, limit, utf16)) < len(text):
-        cut = max(text.rfind("\n", 0, end), text.rfind(" ", 0, end))
-        cut = cut if cut > end // 2 else end
+        cut = next(
+            (at for at in (text.rfind("\n", 0, end), text.rfind(" ", 0, end)) if at > end // 2),
+            end,
+        )
         pieces.append(text[:cut])
         text = text[cut:].lstrip("\n ")
     return [*pieces, text]
