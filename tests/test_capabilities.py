@@ -248,3 +248,28 @@ async def test_a_message_that_fits_is_one_platform_message_and_records_no_parts(
     assert [o.text for o in channel.sent] == ["short"]
     item = await _item(db)
     assert item.status == Delivery.SENT and item.parts_sent == 0
+
+
+class TakenOverMeanwhile(FakeChannel):
+    """While the first part is out, another sender takes the row over (this one's lease ran
+    out, the other claimed it again)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(capabilities=SHORT)
+        self.db = db
+
+    async def send(self, outbound: Outbound) -> Sent:
+        async with self.db.transaction() as s:
+            await s.execute(update(OutboxItem).values(attempts=OutboxItem.attempts + 1))
+        return await super().send(outbound)
+
+
+async def test_a_sender_whose_row_was_taken_over_stops_after_the_part_in_hand(
+    desk: Desk, db: Database
+):
+    await _queued(desk)
+    channel = TakenOverMeanwhile(db)
+    await Sender(db, {"web": channel}, LocalBus()).drain()
+    assert [o.part for o in channel.sent] == [0]  # the rest is the other sender's
+    item = await _item(db)
+    assert item.status == Delivery.SENDING and item.parts_sent == 0 and item.attempts == 2

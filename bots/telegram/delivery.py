@@ -22,7 +22,8 @@ from core.messages import Outbound, split_text
 
 MAX_TEXT = 4096  # sendMessage: 1-4096 characters (UTF-16 code units) after entities parsing
 # What a bot offers the core: inline keyboards with callback buttons, edits of its own
-# messages (a press's choice is shown in it). Files are not sent: they go as links.
+# messages (a press's choice is shown in it). Files are not sent: they go as links (a file's
+# caption, 1024 units, will be a limit to declare once files are sent).
 CAPABILITIES = Capabilities(
     max_text=MAX_TEXT,
     utf16=True,
