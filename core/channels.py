@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from core.messages import Outbound
@@ -26,9 +27,35 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
+class ButtonStyle(StrEnum):
+    """How a channel shows the core's buttons."""
+
+    CALLBACK = "callback"  # in the message; a press comes back as an event, not as text
+    REPLY = "reply"  # a keyboard under the input field; a press comes back as a message
+    LINKS = "links"  # links to the press page, /press/<button id> (the adapter writes them)
+    NONE = "none"  # none at all: the core lists the labels in the text
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a channel can show, declared by its adapter; the core adapts every outgoing
+    message to it before the adapter sees it (core/adapt.py)."""
+
+    max_text: int | None  # characters in one platform message; longer texts go in parts
+    buttons: ButtonStyle
+    utf16: bool = False  # max_text counts UTF-16 code units (Telegram), not characters
+    buttons_per_row: int | None = None  # longer rows are cut evenly (core/rows.py)
+    max_buttons: int | None = None  # buttons beyond it are left out, with a warning
+    edits: bool = False  # can change a message it sent: a press's choice shows in it
+    files: frozenset[str] = frozenset()  # attachment kinds it sends; others go as links
+
+
 class Channel(Protocol):
+    capabilities: Capabilities
+
     async def send(self, outbound: Outbound) -> Sent:
-        """Deliver one message; raise DeliveryError when it cannot be delivered now."""
+        """Deliver one platform message, already fitted to ``capabilities`` by the core (one
+        part of a long text); raise DeliveryError when it cannot be delivered now."""
         ...
 
 

@@ -13,16 +13,32 @@ _PAYLOAD = re.compile(r"^[A-Za-z0-9_.:=-]{1,64}$")
 MAX_TEXT = 20_000
 
 
-def split_text(text: str, limit: int) -> list[str]:
+def split_text(text: str, limit: int, utf16: bool = False) -> list[str]:
     """A text too long for one message of a channel, as pieces of at most ``limit``
-    characters, cut at a line break or a space where there is one in the second half."""
+    characters (``utf16``: UTF-16 code units, as Telegram counts, where a character beyond
+    U+FFFF, most emoji, is two), cut at the last line break in the second half of a piece,
+    else at its last space there, else where the limit falls."""
     pieces = []
-    while len(text) > limit:
-        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
-        cut = cut if cut > limit // 2 else limit
+    while (end := _fitting(text, limit, utf16)) < len(text):
+        cut = next(
+            (at for at in (text.rfind("\n", 0, end), text.rfind(" ", 0, end)) if at > end // 2),
+            end,
+        )
         pieces.append(text[:cut])
         text = text[cut:].lstrip("\n ")
     return [*pieces, text]
+
+
+def _fitting(text: str, limit: int, utf16: bool) -> int:
+    """How many of the first characters of ``text`` fit in ``limit``."""
+    if not utf16:
+        return min(len(text), limit)
+    units = 0
+    for i, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return i
+    return len(text)
 
 
 def clean_text(text: str) -> str:
@@ -144,6 +160,9 @@ class Outbound:
     # The public page where the customer can answer instead of pressing (a rating request's
     # /rate/<token>): a path, for channels without buttons (email) to link to.
     page: str | None = None
+    # Which platform message of the row this is: a text too long for the channel goes in
+    # several (core/adapt.py), numbered from 0; the row's ``key`` is the same for all.
+    part: int = 0
 
     @property
     def key(self) -> str:

@@ -248,6 +248,9 @@ class OutboxItem(Base):
     identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"))
     status: Mapped[str] = mapped_column(String(10), default=Delivery.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Platform messages of this row that went out: a long text goes in parts (core/adapt.py),
+    # and a retry goes on from the first part not sent.
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import events, ratings
+from core.channels import Capabilities
 from core.errors import ButtonRefused, NotFound
 from core.inbound import Received, stored
 from core.inboxes import InboxRef
@@ -50,6 +51,13 @@ async def press(work: Work, pressed: Press) -> Received:
     ticket = await work.session.get(Ticket, button.ticket_id)
     assert ticket is not None, "a button's ticket always exists"
     return await _record(work, inbox, ticket, button, event_key)
+
+
+def chosen_before(got: Received, can: Capabilities) -> bool:
+    """Whether a press gets the short answer ``press.chosen_before``: on a channel that cannot
+    edit its message (``can.edits``) the buttons stay after the choice, so a later press of
+    them (not the same press delivered again) is told the choice was made before."""
+    return not can.edits and not got.duplicate and not got.first_press
 
 
 async def _button(session: AsyncSession, button_id: str) -> Button | None:

@@ -1,9 +1,12 @@
 """The sender: claims due outbox rows and hands them to their channel, with retries.
 
 Delivery is at least once towards the adapter: a row is marked sent only after the channel
-accepted it. Adapters pass ``Outbound.key`` to platforms that de-duplicate (VK's random_id)
-and the web chat drops a message id it already shows, so a retry after a crash between
-"platform accepted" and "marked sent" does not show twice.
+accepted it. A row is one or more platform messages (a long text goes in parts, fitted to the
+channel's capabilities by core/adapt.py); each part is recorded as sent once the channel
+accepted it, so a retry after a partial send sends only the parts that did not go. Adapters
+pass ``Outbound.key`` and ``part`` to platforms that de-duplicate (VK's random_id) and the web
+chat drops a message id it already shows, so a retry after a crash between "platform
+accepted" and "recorded" does not show twice.
 
 Messages go out side by side across recipients and in queue order within one recipient
 (inbox and platform id): a chat the platform lets us write to once a second holds up that
@@ -23,7 +26,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import tuple_, update
 
-from core import events, metrics, outbox
+from core import adapt, events, metrics, outbox
 from core.bus import EventBus
 from core.channels import Channel, DeliveryError, Sent
 from core.clock import utcnow
@@ -48,6 +51,10 @@ class RetryPolicy:
 
 
 Recipient = tuple[str, str]  # inbox and the platform's id of the customer
+
+
+class TakenOver(Exception):
+    """Another sender took the row over (this one's lease ran out): it goes on from there."""
 
 
 class Sender:
@@ -185,7 +192,10 @@ class Sender:
                         f"the customer cannot be messaged here: {claimed.unreachable}",
                         permanent=True,
                     )
-                sent = await channel.send(out)
+                sent = await self._send_parts(claimed, channel)
+            except TakenOver:
+                log.warning("outbox %s was taken over by another sender meanwhile", out.outbox_id)
+                return None
             except DeliveryError as exc:
                 return await self._failed(claimed, exc)
             except Exception as exc:
@@ -193,6 +203,35 @@ class Sender:
                 return await self._failed(claimed, DeliveryError(f"{type(exc).__name__}: {exc}"))
             await self._sent(claimed, sent)
             return None
+
+    async def _send_parts(self, claimed: outbox.Claimed, channel: Channel) -> Sent:
+        """Send the platform messages the row makes on its channel (core/adapt.py), from the
+        first one an earlier attempt did not send; each one sent is recorded at once. The
+        row's platform id is its first message's."""
+        item = claimed.item
+        pieces = adapt.parts(claimed.outbound, channel.capabilities, self._locale)
+        first = Sent(item.platform_message_id)
+        for piece in pieces[item.parts_sent :]:
+            sent = await channel.send(piece)
+            first = sent if piece.part == 0 else first
+            if len(pieces) > 1:
+                await self._part_sent(claimed, piece.part + 1, first)
+        return first
+
+    async def _part_sent(self, claimed: outbox.Claimed, count: int, first: Sent) -> None:
+        item = claimed.item
+        async with self._db.transaction() as session:
+            changed = await session.execute(
+                update(OutboxItem)
+                .where(
+                    OutboxItem.id == item.id,
+                    OutboxItem.status == Delivery.SENDING,
+                    OutboxItem.attempts == item.attempts,
+                )
+                .values(parts_sent=count, platform_message_id=first.platform_message_id)
+            )
+        if changed.rowcount == 0:  # type: ignore[attr-defined]
+            raise TakenOver()
 
     async def _put_back(self, claimed: outbox.Claimed, at: datetime) -> None:
         """Queue a claimed row again, untried, for ``at``: its attempt does not count."""

@@ -417,3 +417,14 @@ async def test_a_mail_that_keeps_failing_is_flagged_and_the_rest_go_on(
     [ticket] = await m.tickets()
     assert await m.texts(ticket.number) == ["Where is my parcel?"]
     assert "\\Flagged" in (await m.imap.flags())[0]
+
+
+async def test_a_long_reply_goes_whole_in_one_mail(m: Mail):
+    number = await first_ticket(m, mail("Tell me everything"))
+    long = "\n".join(f"Line {i}: every step of the order, explained at length." for i in range(300))
+    await m.svc.state.desk.reply(number, None, long, [Button("Thanks", "thanks")])
+    await m.svc.delivered()
+    [sent] = await m.sent(1)  # email has no length limit: one mail, however long
+    plain = sent.get_body(("plain",))
+    assert plain is not None and long in plain.get_content().replace("\r\n", "\n")
+    assert "  • Thanks" in plain.get_content().replace("\r\n", "\n")  # its button, listed

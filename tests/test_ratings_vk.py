@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
+from bots.vk.delivery import CAPABILITIES
 from bots.vk.keyboards import keyboard
-from core import queries
+from core import adapt, queries
 from core.db import Database
-from core.messages import OutButton
+from core.messages import Outbound, OutButton
 from core.models import Message, TicketStatus
 from tests.engine import rows
 from tests.fakes.vk import FakeVk, StoredMessage, VkError
@@ -142,7 +143,9 @@ async def test_a_foreign_press_is_refused(svc: Running, vk: FakeVk, clock: Clock
 
 
 def _lines(buttons: list[OutButton]) -> tuple[bool, list[int]]:
-    built = keyboard(buttons)
+    out = Outbound(1, 1, "vk", "1", "Choose", 1, buttons=tuple(buttons))
+    [fitted] = adapt.parts(out, CAPABILITIES, "en")  # the core lays the buttons out
+    built = keyboard(fitted.buttons)
     assert built is not None
     board = check_keyboard(built.json)  # what the fake VK, as VK, accepts
     assert board is not None

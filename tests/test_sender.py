@@ -16,7 +16,7 @@ from core.desk import Desk
 from core.messages import Button, Inbound, Outbound
 from core.models import Delivery, OutboxItem
 from core.sender import RetryPolicy, Sender
-from tests.fakes.channel import FakeChannel
+from tests.fakes.channel import ANYTHING, FakeChannel
 from tests.people import make_agent
 
 
@@ -152,6 +152,8 @@ async def test_missing_adapter_is_retried_not_dropped(db: Database, replied: int
 class SlowChannel:
     """Takes ``seconds`` per message (or per text, from a dict); notes how many messages were
     in flight at once, in all and to one recipient."""
+
+    capabilities = ANYTHING
 
     def __init__(
         self, seconds: float | dict[str, float] = 0.05, fail: dict[str, DeliveryError] | None = None

@@ -314,3 +314,41 @@ async def test_webhook_refuses_malformed_updates_with_400(
         wrong = await http.post(url, json={"update_id": "x", "message": 5}, headers=headers)
     assert broken.status == 400 and wrong.status == 400
     assert await tickets(webhook_bot.state.db) == []
+
+
+LONG = "\n".join(f"Line {i}: 🙂 every step of the order, explained at length." for i in range(200))
+
+
+async def test_a_long_reply_goes_in_parts_within_telegrams_limit(
+    webhook_bot: Running, telegram: FakeTelegram
+):
+    db = webhook_bot.state.db
+    await customer_sends(telegram, webhook_bot, telegram.text_message(TOKEN, ALICE, "hi"))
+    [ticket] = await eventually(lambda: tickets(db))
+    await webhook_bot.state.desk.reply(ticket.number, None, LONG, [Button("OK", "ok")])
+    await webhook_bot.delivered()
+    sent = telegram.sent_messages(ALICE.id)
+    assert len(sent) == 3  # 11,400 UTF-16 units, 4096 at most each (the fake refuses more)
+    assert "\n".join(m["text"] for m in sent) == LONG
+    assert [bool(m.get("reply_markup")) for m in sent] == [False, False, True]
+    reply = (await queries.messages(db, ticket.id))[-1]
+    assert reply.delivery.platform_message_id == f"{ALICE.id}:{sent[0]['message_id']}"
+
+
+async def test_a_retry_after_a_partial_send_does_not_send_the_first_parts_again(
+    webhook_bot: Running, telegram: FakeTelegram
+):
+    db = webhook_bot.state.db
+    await customer_sends(telegram, webhook_bot, telegram.text_message(TOKEN, ALICE, "hi"))
+    [ticket] = await eventually(lambda: tickets(db))
+    telegram.fail_next("sendMessage", 429, retry_after=1, after=1)  # the second part waits
+    await webhook_bot.state.desk.reply(ticket.number, None, LONG)
+    await webhook_bot.delivered()
+    reply = (await queries.messages(db, ticket.id))[-1]
+    assert reply.delivery.status == Delivery.QUEUED and len(telegram.sent_messages(ALICE.id)) == 1
+    await asyncio.sleep(1.1)
+    await webhook_bot.delivered()
+    sent = telegram.sent_messages(ALICE.id)
+    assert "\n".join(m["text"] for m in sent) == LONG  # each part once, in order
+    reply = (await queries.messages(db, ticket.id))[-1]
+    assert reply.delivery.status == Delivery.SENT and reply.delivery.attempts == 2

@@ -332,3 +332,19 @@ async def test_without_https_the_webhook_is_not_set_and_the_log_says_why(
         await eventually(lambda: viber.calls_of("get_account_info"))
     assert viber.webhook is None and viber.calls_of("set_webhook") == []
     assert "not https" in caplog.text
+
+
+async def test_a_retry_after_a_partial_send_sends_only_the_parts_not_sent(
+    bot: Running, viber: FakeViber
+):
+    ticket = await opened(bot, viber)
+    words = ("word " * 3000).strip()  # 14999 characters: 3 parts of at most 7000
+    viber.fail_next("send_message", http_status=503, after=1)
+    await bot.state.desk.reply(ticket.number, None, words, [Button("OK", "ok")])
+    await eventually(lambda: len(viber.sent(ALICE.id)) == 3)
+    await bot.delivered()
+    sent = viber.sent(ALICE.id)
+    assert all(len(s["text"]) <= 7000 for s in sent) and " ".join(s["text"] for s in sent) == words
+    assert ["keyboard" in s for s in sent] == [False, False, True]
+    reply = (await queries.messages(bot.state.db, ticket.id))[-1]
+    assert reply.delivery.status == Delivery.SENT and reply.delivery.attempts == 2

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from bots.vk.delivery import random_id
+from bots.vk.delivery import CAPABILITIES, random_id
 from bots.vk.keyboards import keyboard
-from core import queries
-from core.messages import Button, OutButton
+from core import adapt, queries
+from core.messages import Button, Outbound, OutButton
 from core.models import Delivery
 from tests.fakes.vk import FakeVk
 from tests.service import Running
@@ -104,8 +104,10 @@ async def test_long_texts_are_split_at_4096_characters(svc: Running, vk: FakeVk)
 
 
 def test_keyboards_keep_within_vk_limits():
-    buttons = [OutButton(f"id{i}", f"Choice {i} " + "x" * 50) for i in range(8)]
-    built = keyboard(buttons)
+    buttons = tuple(OutButton(f"id{i}", f"Choice {i} " + "x" * 50) for i in range(8))
+    out = Outbound(1, 1, "vk", "1", "Choose", 1, buttons=buttons)
+    [fitted] = adapt.parts(out, CAPABILITIES, "en")  # the core cuts the line, VK shows it
+    built = keyboard(fitted.buttons)
     assert built is not None and built.inline
     board = json.loads(built.json)
     assert [len(row) for row in board["buttons"]] == [4, 4]  # at most 5 a line, cut evenly
@@ -118,3 +120,23 @@ def test_random_ids_are_stable_per_outbox_row_and_piece():
     assert random_id("otklik-7", 0) == random_id("otklik-7", 0)
     assert len({random_id("otklik-7", 0), random_id("otklik-7", 1), random_id("otklik-8", 0)}) == 3
     assert all(0 < random_id(f"otklik-{i}") < 2**31 for i in range(1000))
+
+
+async def test_a_retry_after_a_partial_send_sends_only_the_parts_not_sent(svc: Running, vk: FakeVk):
+    ticket = await alice_ticket(vk, svc)
+    words = ("word " * 2000).strip()  # 9999 characters: 3 parts
+    vk.fail_next("messages.send", 10, after=1)  # VK's server error on the second part
+    await svc.state.desk.reply(ticket.number, None, words, [Button("OK", "ok")])
+    await svc.delivered()
+    *_, reply = await queries.messages(svc.state.db, ticket.id)
+    assert reply.delivery.status == Delivery.QUEUED and len(vk.sent_to(ALICE.id)) == 1
+    await asyncio.sleep(RETRY_SECONDS + 0.1)
+    await svc.delivered()
+    sent = vk.sent_to(ALICE.id)
+    assert [len(m.text) <= 4096 for m in sent] == [True] * 3
+    assert " ".join(m.text for m in sent) == words
+    assert [m.keyboard is not None for m in sent] == [False, False, True]
+    first, *later = [p["random_id"] for p in vk.params_of("messages.send")]
+    assert first not in later  # the first part was not sent again, not even for VK to drop
+    *_, reply = await queries.messages(svc.state.db, ticket.id)
+    assert reply.delivery.status == Delivery.SENT and reply.delivery.attempts == 2

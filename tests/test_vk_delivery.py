@@ -7,15 +7,24 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
+from bots.vk.channel import VkChannel
 from core import queries
+from core.bus import LocalBus
 from core.db import Database
-from core.models import Delivery
+from core.desk import Desk
+from core.messages import Inbound
+from core.models import Delivery, Message
+from core.sender import Sender
+from settings.config import VkInbox
 from tests.fakes.vk import FakeVk
 from tests.service import Running
 from tests.vk_service import (
     ALICE,
+    GROUP,
     RETRY_SECONDS,
+    TOKEN,
     _service,
     alice_ticket,
     svc,
@@ -108,3 +117,28 @@ async def test_long_poll_receives_messages_and_presses(polling: Running, vk: Fak
 
 async def _count(db: Database, ticket_id: int, n: int) -> bool:
     return len(await queries.messages(db, ticket_id)) == n
+
+
+async def test_files_vk_is_not_sent_arrive_as_links_in_the_text(
+    desk: Desk, db: Database, vk: FakeVk
+):
+    """No adapter sends files: the core writes them into the text, and VK gets that text."""
+    inbox = VkInbox.model_validate(
+        {"name": "vk", "channel": "vk", "token": TOKEN, "group_id": GROUP, "mode": "longpoll"}
+        | {"api_url": vk.base_url}
+    )
+    channel = VkChannel(inbox, desk, "en")
+    await desk.sync_inboxes([("vk", "vk")])
+    got = await desk.receive(Inbound(inbox="vk", external_id=str(ALICE.id), text="Receipt?"))
+    message = await desk.reply(got.ticket_number, None, "Here it is")
+    receipt = {"kind": "file", "name": "receipt.pdf", "url": "https://files.example/r.pdf"}
+    async with db.transaction() as s:
+        await s.execute(
+            update(Message).where(Message.id == message.id).values(attachments=[receipt])
+        )
+    try:
+        assert await Sender(db, {"vk": channel}, LocalBus()).drain() == 1
+    finally:
+        await channel.api.close()
+    [sent] = vk.sent_to(ALICE.id)
+    assert sent.text == "Here it is\n\n📎 receipt.pdf: https://files.example/r.pdf"

@@ -110,3 +110,16 @@ async def test_widget_script_and_page_are_served(service: Running):
         assert page.status == 200 and "X-Frame-Options" not in page.headers
         inbox = await http.get("/inbox/login")
         assert inbox.headers["X-Frame-Options"] == "DENY"
+
+
+async def test_a_long_reply_arrives_whole_in_one_message(service: Running):
+    long = "\n".join(f"Line {i}: every step of the order, explained at length." for i in range(300))
+    async with service.client() as http:
+        await open_chat(http)
+        await say(http, "tell me everything")
+        async with http.ws_connect("/chat/api/web/ws") as ws:
+            await service.state.desk.reply(1, None, long, [Button("Thanks", "thanks")])
+            await service.drain_outbox()
+            pushed = await ws.receive_json(timeout=5)
+        assert pushed["message"]["text"] == long
+        assert [b["label"] for b in pushed["message"]["buttons"]] == ["Thanks"]

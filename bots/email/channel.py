@@ -19,11 +19,11 @@ from bots.email.bounce import Bounce
 from bots.email.compose import compose
 from bots.email.files import FileStore
 from bots.email.parse import Mail, parse
-from core.channels import Sent
+from core.channels import ButtonStyle, Capabilities, Sent
 from core.desk import Desk
 from core.errors import InvalidInput
 from core.i18n import text
-from core.messages import MAX_TEXT, Outbound
+from core.messages import Outbound
 from settings.config import EmailInbox
 
 log = logging.getLogger("otklik.email")
@@ -33,11 +33,10 @@ MAX_TRIES = 3  # a mail that keeps failing (not the database) is flagged, not re
 
 
 class EmailChannel:
-    # What email offers the core: long texts, files; buttons as links to their press page
-    # (without web.public_url: as labels to reply with).
-    max_text = MAX_TEXT
-    buttons = False
-    edits = False
+    # What email offers the core: texts of any length; buttons as links to their press page
+    # (without web.public_url: as labels to reply with, bots/email/compose.py); no edits.
+    # Files are not attached: they go as links.
+    capabilities = Capabilities(max_text=None, buttons=ButtonStyle.LINKS)
 
     def __init__(
         self, inbox: EmailInbox, desk: Desk, locale: str, var_dir: Path, public_url: str = ""

@@ -33,6 +33,8 @@ _RECENT_UPDATES = 10_000
 
 
 class TelegramChannel:
+    capabilities = delivery.CAPABILITIES
+
     def __init__(self, inbox: TelegramInbox, desk: Desk, locale: str, public_url: str) -> None:
         self.inbox = inbox
         self.bot = Bot(

@@ -15,44 +15,40 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 
-from bots.telegram.keyboards import keyboard
+from bots.telegram.keyboards import PER_ROW, keyboard
 from bots.telegram.limits import TelegramLimits
-from core.channels import DeliveryError, Sent
+from core.channels import ButtonStyle, Capabilities, DeliveryError, Sent
 from core.messages import Outbound, split_text
 
-MAX_TEXT = 4096
+MAX_TEXT = 4096  # sendMessage: 1-4096 characters (UTF-16 code units) after entities parsing
+# What a bot offers the core: inline keyboards with callback buttons, edits of its own
+# messages (a press's choice is shown in it). Files are not sent: they go as links (a file's
+# caption, 1024 units, will be a limit to declare once files are sent).
+CAPABILITIES = Capabilities(
+    max_text=MAX_TEXT,
+    utf16=True,
+    buttons=ButtonStyle.CALLBACK,
+    buttons_per_row=PER_ROW,
+    edits=True,
+)
 
 
-async def send(
-    bot: Bot,
-    out: Outbound,
-    thread_id: int | None = None,
-    limits: TelegramLimits | None = None,
-) -> Sent:
-    """Send ``out`` to its chat (long texts in several messages, buttons on the last one),
-    each message within the bot's ``limits``."""
+async def send(bot: Bot, out: Outbound, limits: TelegramLimits | None = None) -> Sent:
+    """Send ``out``, one message fitted to CAPABILITIES by the core, within the bot's
+    ``limits``."""
     chat_id = int(out.external_id)
-    chunks = split_text(out.text, MAX_TEXT)
-    first = None
     with refusals():
-        for i, chunk in enumerate(chunks):
-            last = i == len(chunks) - 1
-            async with limits.sending(chat_id) if limits else contextlib.nullcontext():
-                sent = await bot.send_message(
-                    chat_id=chat_id,
-                    text=chunk,
-                    message_thread_id=thread_id,
-                    reply_markup=keyboard(out.buttons) if last else None,
-                )
-            first = first or sent
-    assert first is not None
-    return Sent(platform_message_id=f"{out.external_id}:{first.message_id}")
+        async with limits.sending(chat_id) if limits else contextlib.nullcontext():
+            sent = await bot.send_message(
+                chat_id=chat_id, text=out.text, reply_markup=keyboard(out.buttons)
+            )
+    return Sent(platform_message_id=f"{out.external_id}:{sent.message_id}")
 
 
 async def tell(bot: Bot, chat_id: int, text: str, limits: TelegramLimits) -> None:
     """A plain message to a private chat (an agent's), within the limits."""
     with refusals():
-        for chunk in split_text(text, MAX_TEXT):
+        for chunk in split_text(text, MAX_TEXT, utf16=True):
             async with limits.sending(chat_id):
                 await bot.send_message(chat_id=chat_id, text=chunk)
 

@@ -13,13 +13,14 @@ from typing import Any
 
 from bots.viber import translate
 from bots.viber.api import ViberApi, ViberError
-from bots.viber.delivery import message
+from bots.viber.delivery import CAPABILITIES, message
 from bots.viber.keyboards import pressed
 from bots.viber.wire import Callback
 from core.desk import Desk
 from core.errors import ButtonRefused, InvalidInput
 from core.i18n import text
 from core.messages import Press
+from core.presses import chosen_before
 from settings.config import ViberInbox
 
 log = logging.getLogger("otklik.viber")
@@ -75,7 +76,7 @@ class Callbacks:
 
     async def press(self, customer: str, button_id: str, token: str) -> None:
         """Viber cannot edit the message: the first press of a button counts, a later press
-        of it or a refused one gets a short answer."""
+        of it (core/presses.py, chosen_before) or a refused one gets a short answer."""
         try:
             got = await self.desk.press(
                 Press(self.inbox.name, customer, button_id, platform_event_id=token)
@@ -83,8 +84,8 @@ class Callbacks:
         except ButtonRefused as exc:
             await self.say(customer, text(self.locale, exc.key or "viber.refused"))
             return
-        if not got.duplicate and not got.first_press:
-            await self.say(customer, text(self.locale, "viber.pressed_before"))
+        if chosen_before(got, CAPABILITIES):
+            await self.say(customer, text(self.locale, "press.chosen_before"))
 
     async def say(self, customer: str, words: str) -> None:
         """A short answer outside any ticket; a failure is logged (the press is stored)."""

@@ -30,6 +30,8 @@ MAX_PAUSE = 300.0
 
 
 class ViberChannel:
+    capabilities = delivery.CAPABILITIES
+
     def __init__(self, inbox: ViberInbox, desk: Desk, locale: str, public_url: str) -> None:
         self.inbox = inbox
         self.desk = desk

@@ -7,11 +7,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from bots.viber.api import ViberApi, ViberRefused, ViberUnavailable
-from bots.viber.keyboards import KEYBOARD_API_VERSION, keyboard
-from core.channels import DeliveryError, Sent
-from core.messages import Outbound, split_text
+from bots.viber.keyboards import COLUMNS, KEYBOARD_API_VERSION, keyboard
+from core.channels import ButtonStyle, Capabilities, DeliveryError, Sent
+from core.messages import Outbound
 
-MAX_TEXT = 7000
+MAX_TEXT = 7000  # a text message holds up to 7000 characters
+# What a bot offers the core: a reply keyboard (a grid 6 columns wide, so at most 6 buttons a
+# line), no edits (a press gets a short answer instead). Files are not sent: they go as links.
+CAPABILITIES = Capabilities(
+    max_text=MAX_TEXT, buttons=ButtonStyle.REPLY, buttons_per_row=COLUMNS, edits=False
+)
 # The customer cannot be messaged until they write again (receiverNotRegistered: no Viber).
 NOT_SUBSCRIBED = {5: "receiverNotRegistered", 6: "receiverNotSubscribed"}
 _NOT_SUBSCRIBED_NAMES = {*NOT_SUBSCRIBED.values(), "notSubscribed"}
@@ -27,18 +32,12 @@ class Unsubscribed(DeliveryError):
 
 
 async def send(api: ViberApi, out: Outbound, sender_name: str) -> Sent:
-    """Send ``out`` (long texts in several messages, the keyboard on the last one)."""
-    chunks = split_text(out.text, MAX_TEXT)
-    first: str | None = None
+    """Send ``out``, one message fitted to CAPABILITIES by the core."""
     with refusals():
-        for i, chunk in enumerate(chunks):
-            last = i == len(chunks) - 1
-            answer = await api.call(
-                "send_message",
-                message(out.external_id, sender_name, chunk, out.buttons if last else ()),
-            )
-            first = first or str(answer.get("message_token", ""))
-    return Sent(platform_message_id=first or None)
+        answer = await api.call(
+            "send_message", message(out.external_id, sender_name, out.text, out.buttons)
+        )
+    return Sent(platform_message_id=str(answer.get("message_token", "")) or None)
 
 
 def message(receiver: str, sender_name: str, text: str, buttons: Any = ()) -> dict[str, Any]:

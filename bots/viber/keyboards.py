@@ -7,7 +7,8 @@ turns such a message into a press.
 
 Viber lays buttons out on a grid 6 columns wide, filling each line before the next: a row of
 ``n`` buttons takes ``6 // n`` columns each, the first ``6 % n`` one more, so every row fills
-its line and the next row starts a new one (at most 6 buttons a line; bots/rows.py).
+its line and the next row starts a new one (at most 6 buttons a line: the core cuts longer
+rows, core/rows.py).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bots.rows import rows
 from core.messages import OutButton
+from core.rows import rows
 
 COLUMNS = 6
 PREFIX = "otk:b:"
@@ -42,7 +43,7 @@ def keyboard(buttons: Sequence[OutButton]) -> dict[str, Any] | None:
                 "Rows": 1,
                 "Silent": True,
             }
-            for line in rows(buttons, COLUMNS)
+            for line in rows(buttons)
             for b, width in zip(line, widths(len(line)), strict=True)
         ],
     }

@@ -24,10 +24,7 @@ log = logging.getLogger("otklik.vk")
 
 
 class VkChannel:
-    # What VK offers the core: callback buttons, edits of our own messages, files as links.
-    max_text = delivery.MAX_TEXT
-    buttons = True
-    edits = True
+    capabilities = delivery.CAPABILITIES
 
     def __init__(self, inbox: VkInbox, desk: Desk, locale: str) -> None:
         self.inbox = inbox

@@ -1,8 +1,9 @@
 """Sending to VK, and what its refusals mean for the sender.
 
 VK de-duplicates ``messages.send`` by ``random_id`` within a dialog: a message sent again with
-the same one is not delivered twice. Each piece of an outbox message gets a ``random_id``
-derived from the outbox row, so a retry after a lost answer never sends twice.
+the same one is not delivered twice. Each part of an outbox message (a long text goes in
+parts, core/adapt.py) gets a ``random_id`` derived from the outbox row and the part, so a
+retry after a lost answer never sends twice.
 """
 
 from __future__ import annotations
@@ -17,11 +18,20 @@ import aiohttp
 from vkbottle import VKAPIError
 
 from bots.vk.api import VkApi, VkUnavailable
-from bots.vk.keyboards import EMPTY_STANDARD, keyboard
-from core.channels import DeliveryError, Sent
-from core.messages import Outbound, split_text
+from bots.vk.keyboards import EMPTY_STANDARD, MAX_BUTTONS, PER_ROW, keyboard
+from core.channels import ButtonStyle, Capabilities, DeliveryError, Sent
+from core.messages import Outbound
 
 MAX_TEXT = 4096
+# What a community offers the core: callback buttons (5 a line, 40 in the keyboard under the
+# input field), edits of its own messages. Files are not sent: they go as links.
+CAPABILITIES = Capabilities(
+    max_text=MAX_TEXT,
+    buttons=ButtonStyle.CALLBACK,
+    buttons_per_row=PER_ROW,
+    max_buttons=MAX_BUTTONS,
+    edits=True,
+)
 TOO_MANY_REQUESTS, FLOOD_CONTROL = 6, 9
 # The customer does not take messages from the community: blacklisted it (900), did not allow
 # or forbade them (901), or their privacy settings refuse them (902).
@@ -71,44 +81,37 @@ class SentKeyboards:
         return self._shown.get((peer_id, cmid))
 
 
-def random_id(key: str, piece: int = 0) -> int:
-    """A positive 31-bit id, the same for the same outbox row and piece on every attempt."""
-    digest = hashlib.blake2b(f"{key}/{piece}".encode(), digest_size=4).digest()
+def random_id(key: str, part: int = 0) -> int:
+    """A positive 31-bit id, the same for the same outbox row and part on every attempt."""
+    digest = hashlib.blake2b(f"{key}/{part}".encode(), digest_size=4).digest()
     return int.from_bytes(digest, "big") & 0x7FFFFFFF or 1
 
 
 async def send(api: VkApi, out: Outbound, keyboards: SentKeyboards) -> Sent:
-    """Send ``out`` to its dialog: long texts in several messages, buttons on the last one."""
+    """Send ``out`` to its dialog, one message fitted to CAPABILITIES by the core. A message
+    without buttons takes away a keyboard standing under the input field."""
     peer_id = int(out.external_id)
-    pieces = split_text(out.text, MAX_TEXT)
     board = keyboard(out.buttons)
     clear = board is None and peer_id in keyboards.standing
-    first: str | None = None
     with refusals(out):
-        for i, piece in enumerate(pieces):
-            last = i == len(pieces) - 1
-            shown = board.json if board and last else None
-            [result] = await api.call(
-                "messages.send",
-                peer_ids=str(peer_id),
-                random_id=random_id(out.key, i),
-                message=piece,
-                keyboard=EMPTY_STANDARD if clear and i == 0 else shown,
+        [result] = await api.call(
+            "messages.send",
+            peer_ids=str(peer_id),
+            random_id=random_id(out.key, out.part),
+            message=out.text,
+            keyboard=EMPTY_STANDARD if clear else board.json if board else None,
+        )
+        if "error" in result:
+            raise VKAPIError[int(result["error"]["code"])](
+                error_msg=str(result["error"].get("description", "messages.send failed"))
             )
-            if "error" in result:
-                raise VKAPIError[int(result["error"]["code"])](
-                    error_msg=str(result["error"].get("description", "messages.send failed"))
-                )
-            cmid = int(result.get("conversation_message_id") or 0)
-            first = first or f"{peer_id}:{cmid}"
-            if clear:
-                keyboards.standing.pop(peer_id, None)
-                clear = False
-            if last and board and cmid:
-                labels = {b.id: b.label for b in out.buttons}
-                keyboards.remember(peer_id, cmid, Shown(piece, labels, board.inline))
-    assert first is not None
-    return Sent(platform_message_id=first)
+    cmid = int(result.get("conversation_message_id") or 0)
+    if clear:
+        keyboards.standing.pop(peer_id, None)
+    if board and cmid:
+        labels = {b.id: b.label for b in out.buttons}
+        keyboards.remember(peer_id, cmid, Shown(out.text, labels, board.inline))
+    return Sent(platform_message_id=f"{peer_id}:{cmid}")
 
 
 async def say(api: VkApi, peer_id: int, text: str, key: str) -> None:

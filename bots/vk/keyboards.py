@@ -5,11 +5,11 @@ short opaque id the core resolves to the button and the chat it was sent to, nev
 payload itself (a client could forge that). Labels are shortened to VK's 40 characters, and a
 payload over 255 fails when built, not when VK refuses it.
 
-Buttons of one row share a line, at most 5 a line (longer rows are cut evenly, bots/rows.py).
-An inline keyboard (in the message) holds at most 6 lines and 10 buttons; more buttons (an NPS
-scale has 11) go in the keyboard under the input field, which holds 10 lines and 40 buttons
-(dev.vk.com, "Keyboard": 5 × 6 and 10 keys inline, 5 × 10 and 40 keys standard). Buttons
-beyond even that are left out, with a warning.
+Buttons of one row share a line, at most 5 a line (the core cuts longer rows evenly,
+core/rows.py). An inline keyboard (in the message) holds at most 6 lines and 10 buttons; more
+buttons (an NPS scale has 11) go in the keyboard under the input field, which holds 10 lines and
+40 buttons (dev.vk.com, "Keyboard": 5 × 6 and 10 keys inline, 5 × 10 and 40 keys standard).
+The core leaves out buttons beyond 40, and lines beyond 10 are left out here, with a warning.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 
 from vkbottle import Callback, Keyboard
 
-from bots.rows import rows
 from core.messages import OutButton
+from core.rows import rows
 
 log = logging.getLogger("otklik.vk")
 PER_ROW = 5
@@ -70,18 +70,13 @@ def keyboard(buttons: Sequence[OutButton]) -> Board | None:
     """The buttons in lines: inline when they fit in one, else under the input field."""
     if not buttons:
         return None
-    lines = rows(buttons, PER_ROW)
+    lines = rows(buttons)
     inline = len(lines) <= MAX_INLINE_ROWS and len(buttons) <= MAX_INLINE_BUTTONS
     board = Keyboard(inline=inline)
-    kept = 0
     for line in lines[:MAX_ROWS]:
-        line = line[: MAX_BUTTONS - kept]
-        if not line:
-            break
         board.row()
         for b in line:
             board.add(Callback(label(b.label), payload=payload(b.id)))
-        kept += len(line)
-    if kept < len(buttons):
-        log.warning("%d buttons are more than a VK keyboard holds: %d sent", len(buttons), kept)
+    if len(lines) > MAX_ROWS:
+        log.warning("%d lines of buttons are more than a VK keyboard holds", len(lines))
     return Board(board.get_json(), inline)

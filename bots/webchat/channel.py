@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bots.webchat.identity import new_cookie, visitor_of
 from core import queries
-from core.channels import Sent
+from core.channels import ButtonStyle, Capabilities, Sent
 from core.desk import Desk
 from core.errors import ButtonRefused
 from core.i18n import text
@@ -55,6 +55,11 @@ class _Pressed(BaseModel):
 
 
 class WebchatChannel:
+    # What the chat page offers the core: texts of any length, buttons as chips in lines as
+    # wide as the page (a press comes back by POST), a press greys the chips out. Files are
+    # not sent: they go as links.
+    capabilities = Capabilities(max_text=None, buttons=ButtonStyle.CALLBACK, edits=True)
+
     def __init__(
         self, inbox: WebchatInbox, desk: Desk, secret: bytes, locale: str, secure_cookies: bool
     ) -> None:

@@ -141,6 +141,7 @@ class Fault:
     times: int
     chat_id: int | str | None = None
     token: str | None = None
+    after: int = 0  # matching calls let through before it fails
 
     def matches(self, token: str, method: str, params: Params) -> bool:
         return (

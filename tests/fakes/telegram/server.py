@@ -204,9 +204,11 @@ class FakeTelegram(UpdateBuilders, BotApiMethods):
         times: int = 1,
         chat_id: int | str | None = None,
         token: str | None = None,
+        after: int = 0,
     ) -> None:
         """Answer the next ``times`` calls of ``method`` (to ``chat_id``, by ``token``, when
-        given) with this error. A 429 always carries ``retry_after``, 1 unless given."""
+        given) with this error, once ``after`` of them went through. A 429 always carries
+        ``retry_after``, 1 unless given."""
         if error_code == 429:
             retry_after = retry_after or 1
             error = too_many_requests(retry_after)
@@ -215,7 +217,7 @@ class FakeTelegram(UpdateBuilders, BotApiMethods):
         else:
             error = ApiError(error_code, description or default_description(error_code))
             error.retry_after = retry_after
-        self._faults.append(Fault(method.lower(), error, times, chat_id, token))
+        self._faults.append(Fault(method.lower(), error, times, chat_id, token, after))
 
     # What happened
 
@@ -326,6 +328,9 @@ class FakeTelegram(UpdateBuilders, BotApiMethods):
     def _raise_injected(self, token: str, method: str, params: Params) -> None:
         for fault in self._faults:
             if fault.matches(token, method, params):
+                if fault.after > 0:
+                    fault.after -= 1
+                    return
                 fault.times -= 1
                 if fault.times <= 0:
                     self._faults.remove(fault)

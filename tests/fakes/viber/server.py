@@ -30,14 +30,16 @@ class ApiCall:
     at: float = field(default_factory=time.monotonic)  # when it came in
 
 
-@dataclass(frozen=True)
+@dataclass
 class Fault:
-    """What the next call of a method answers instead: an HTTP error or a Viber status."""
+    """What the next call of a method answers instead (once ``after`` calls of it went
+    through): an HTTP error or a Viber status."""
 
     http_status: int | None = None
     status: int | None = None
     status_message: str = ""
     retry_after: int | None = None
+    after: int = 0
 
 
 @dataclass
@@ -171,8 +173,11 @@ class FakeViber(CallbackBuilders):
             return web.json_response({"error": f"no method {method}"}, status=404)
         if token != self.token:
             return _status(INVALID_TOKEN, "invalidAuthToken")
-        if self._faults.get(method):
-            return _fault(self._faults[method].pop(0))
+        if faults := self._faults.get(method):
+            if faults[0].after > 0:
+                faults[0].after -= 1
+            else:
+                return _fault(faults.pop(0))
         if not isinstance(body, dict):
             return _status(checks.BAD_DATA, "badData: Json parse error")
         return await handler(call)

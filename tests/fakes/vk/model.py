@@ -79,3 +79,4 @@ class Fault:
     code: int | None = None
     lose_answer: bool = False
     times: int = 1
+    after: int = 0  # calls of the method let through before it fails

@@ -82,8 +82,11 @@ class FakeVk(VkMethods):
         """The user forbids messages from the community: sending answers error 901."""
         self.denied.add(user_id)
 
-    def fail_next(self, method: str, code: int | None = None, *, lose_answer: bool = False) -> None:
-        self._faults.append(Fault(method, code, lose_answer))
+    def fail_next(
+        self, method: str, code: int | None = None, *, lose_answer: bool = False, after: int = 0
+    ) -> None:
+        """The next call of ``method`` fails (once ``after`` calls of it went through)."""
+        self._faults.append(Fault(method, code, lose_answer, after=after))
 
     def expire_key(self) -> None:
         """The long poll key expires: the next check answers ``failed: 2``."""
@@ -195,7 +198,10 @@ class FakeVk(VkMethods):
         if handler is None:
             raise VkError(3, f"Unknown method passed: {method}")
         fault = next((f for f in self._faults if f.method == method), None)
-        if fault is not None:
+        if fault is not None and fault.after > 0:
+            fault.after -= 1
+            fault = None
+        elif fault is not None:
             self._faults.remove(fault)
             if fault.code is not None:
                 raise VkError(fault.code)
