@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from redis.asyncio import Redis
 
 from bots.email.channel import EmailChannel
 from bots.telegram.channel import TelegramChannel
@@ -22,8 +23,15 @@ from settings.config import (
 
 
 def build_channels(
-    config: Config, app: web.Application, desk: Desk, secret: bytes
+    config: Config,
+    app: web.Application,
+    desk: Desk,
+    secret: bytes,
+    *,
+    redis: Redis | None = None,
 ) -> dict[str, Channel]:
+    """``redis``, when given, is shared by the messengers' adapters with every other process:
+    rate limits, the updates seen, aiogram's FSM states."""
     channels: dict[str, Channel] = {}
     default_chat = next((i.name for i in config.inbox if isinstance(i, WebchatInbox)), None)
     for inbox in config.inbox:
@@ -32,15 +40,15 @@ def build_channels(
             chat.mount(app, default=inbox.name == default_chat)
             channels[inbox.name] = chat
         elif isinstance(inbox, TelegramInbox):
-            bot = TelegramChannel(inbox, desk, config.locale, config.web.base_url)
+            bot = TelegramChannel(inbox, desk, config.locale, config.web.base_url, redis=redis)
             bot.mount(app)
             channels[inbox.name] = bot
         elif isinstance(inbox, ViberInbox):
-            viber = ViberChannel(inbox, desk, config.locale, config.web.base_url)
+            viber = ViberChannel(inbox, desk, config.locale, config.web.base_url, redis=redis)
             viber.mount(app)
             channels[inbox.name] = viber
         elif isinstance(inbox, VkInbox):
-            vk = VkChannel(inbox, desk, config.locale)
+            vk = VkChannel(inbox, desk, config.locale, redis=redis)
             vk.mount(app)
             channels[inbox.name] = vk
         elif isinstance(inbox, EmailInbox):
