@@ -17,13 +17,13 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
 from aiogram.types import Update
 from aiohttp import web
 from redis.asyncio import Redis
 
 from bots.telegram import agents, customers, delivery, presses
 from bots.telegram.forum import Forum
+from bots.telegram.fsm import SharedStorage
 from bots.telegram.limits import TelegramLimits
 from core.channels import Sent
 from core.desk import Desk
@@ -59,7 +59,7 @@ class TelegramChannel:
         self.seen: Seen = RecentUpdates()
         self.limits = TelegramLimits()
         if redis is not None:  # keyed by the bot's id, never by its token
-            storage = RedisStorage(redis, key_builder=DefaultKeyBuilder(with_bot_id=True))
+            storage = SharedStorage(redis)
             self.seen = RedisUpdates(redis, f"telegram:{inbox.name}")
             self.limits = TelegramLimits(RedisRateLimiter(redis, f"telegram:{self.bot.id}"))
         self.dispatcher = Dispatcher(
