@@ -14,7 +14,7 @@ without leaving ends when its lease runs out, and counts for ``per`` seconds aft
 In one process the waiters queue as in ``RateLimiter``; one task asks Redis for all of them, then
 sleeps until the soonest moment a window frees, until one of this process's events ends or a
 new waiter comes. An event of another process that is still going on has no known end: then the
-task asks again after a short pause that grows while nothing is let in.
+task asks again after a short pause that grows for as long as someone waits for such an event.
 
 When Redis does not answer, the limiter logs a warning and lets this process's local
 ``RateLimiter`` count instead (each process then keeps the limits on its own), and tries Redis
@@ -213,7 +213,6 @@ class RedisRateLimiter:
             soonest, unknown = math.inf, False
             for waiter, answer in zip(batch, answers, strict=True):
                 if answer == 0:
-                    pause = _FIRST_PAUSE
                     if waiter.granted.cancelled():
                         await self._end(waiter)
                     else:
@@ -225,6 +224,8 @@ class RedisRateLimiter:
             self._queue = [w for w in self._queue if not w.granted.done()]
             if unknown:
                 soonest, pause = min(soonest, pause), min(2 * pause, _LAST_PAUSE)
+            else:
+                pause = _FIRST_PAUSE
             if self._queue and not self._wake.is_set():
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(None if soonest == math.inf else soonest):
