@@ -38,7 +38,7 @@ import redis.asyncio as redis
 from redis.commands.core import AsyncScript
 
 from core.ratelimit import RateLimiter, Rule
-from core.redis_faults import ANSWER_SECONDS, UNREACHABLE
+from core.redis_faults import ANSWER_SECONDS, UNREACHABLE, Outage
 
 log = logging.getLogger("otklik.ratelimit")
 
@@ -70,23 +70,28 @@ for i = 1, rules do
   used[i] = redis.call('ZCARD', running) + ended[i]
   if #lapsed > 0 then redis.call('PEXPIRE', done, math.ceil(per[i]) + 1000) end
 end
+local known = {}  -- free_at(i) until the next event of rule i begins
 local function free_at(i)
+  if known[i] then return known[i] end
   local over = used[i] - limit[i]
   if over < 0 then return now end
-  if over >= ended[i] then return -1 end
-  local nth = redis.call('ZRANGE', KEYS[2 * i], over, over, 'WITHSCORES')
-  return tonumber(nth[2]) + per[i]
+  if over >= ended[i] then
+    known[i] = -1
+  else
+    known[i] = tonumber(redis.call('ZRANGE', KEYS[2 * i], over, over, 'WITHSCORES')[2]) + per[i]
+  end
+  return known[i]
 end
 local answers = {}
 local at = 3 + 2 * rules
 while at <= #ARGV do
   local id, count = ARGV[at], tonumber(ARGV[at + 1])
-  local free, known = now, true
+  local free, sure = now, true
   for k = 1, count do
     local f = free_at(tonumber(ARGV[at + 1 + k]))
-    if f < 0 then known = false elseif f > free then free = f end
+    if f < 0 then sure = false elseif f > free then free = f end
   end
-  if not known then
+  if not sure then
     answers[#answers + 1] = -1
   elseif free > now then
     answers[#answers + 1] = math.max(1, math.ceil(free - now))
@@ -95,7 +100,7 @@ while at <= #ARGV do
       local i = tonumber(ARGV[at + 1 + k])
       redis.call('ZADD', KEYS[2 * i - 1], ms(now + lease), id)
       redis.call('PEXPIRE', KEYS[2 * i - 1], math.ceil(lease) + 1000)
-      used[i] = used[i] + 1
+      used[i], known[i] = used[i] + 1, nil
     end
     answers[#answers + 1] = 0
   end
@@ -163,6 +168,7 @@ class RedisRateLimiter:
         self._wake = asyncio.Event()
         self._asking: asyncio.Task[None] | None = None
         self._local_until = -math.inf  # Redis failed: the local limiter counts until then
+        self._outage = Outage(log, "rate limits", "each process keeps the limits on its own")
 
     @asynccontextmanager
     async def slot(self, *rules: Rule) -> AsyncIterator[None]:
@@ -209,7 +215,7 @@ class RedisRateLimiter:
             except UNREACHABLE as exc:
                 self._go_local(exc)
                 return
-            self._came_back()
+            self._outage.answered()
             soonest, unknown = math.inf, False
             for waiter, answer in zip(batch, answers, strict=True):
                 if answer == 0:
@@ -274,19 +280,9 @@ class RedisRateLimiter:
             return await script(keys, args)
 
     def _go_local(self, exc: BaseException) -> None:
-        if self._local_until == -math.inf:
-            log.warning(
-                "rate limits: Redis does not answer (%s); each process keeps the limits on "
-                "its own until it does",
-                exc or type(exc).__name__,
-            )
+        self._outage.failed(exc)
         self._local_until = time.monotonic() + RETRY_SECONDS
         for waiter in self._queue:
             if not waiter.granted.done():
                 waiter.granted.set_result(False)
         self._queue = []
-
-    def _came_back(self) -> None:
-        if self._local_until != -math.inf:
-            log.warning("rate limits: Redis answers again; the limits are shared again")
-            self._local_until = -math.inf

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import redis.asyncio as redis
 
-from core.redis_faults import ANSWER_SECONDS, UNREACHABLE
+from core.redis_faults import ANSWER_SECONDS, UNREACHABLE, Outage
 
 log = logging.getLogger("otklik.seen")
 
@@ -68,16 +68,19 @@ class RedisUpdates:
         self._keys = f"{prefix}:seen:{namespace}"
         self._seconds = seconds
         self._local = RecentUpdates()
+        self._outage = Outage(log, self._keys, "each process remembers what it handled")
 
     async def seen(self, update: str) -> bool:
         if await self._local.seen(update):
             return True
         try:
             async with asyncio.timeout(ANSWER_SECONDS):
-                return bool(await self._redis.exists(f"{self._keys}:{update}"))
+                found = bool(await self._redis.exists(f"{self._keys}:{update}"))
         except UNREACHABLE as exc:
-            log.warning("%s: Redis does not answer (%r); not seen here", self._keys, exc)
+            self._outage.failed(exc)
             return False
+        self._outage.answered()
+        return found
 
     async def mark(self, update: str) -> None:
         await self._local.mark(update)
@@ -85,4 +88,6 @@ class RedisUpdates:
             async with asyncio.timeout(ANSWER_SECONDS):
                 await self._redis.set(f"{self._keys}:{update}", 1, ex=self._seconds)
         except UNREACHABLE as exc:
-            log.warning("%s: Redis does not answer (%r); remembered here only", self._keys, exc)
+            self._outage.failed(exc)
+            return
+        self._outage.answered()

@@ -20,7 +20,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
 from redis.asyncio import Redis
 
-from core.redis_faults import ANSWER_SECONDS, UNREACHABLE
+from core.redis_faults import ANSWER_SECONDS, UNREACHABLE, Outage
 
 log = logging.getLogger("otklik.telegram")
 T = TypeVar("T")
@@ -30,6 +30,7 @@ class SharedStorage(BaseStorage):
     def __init__(self, client: Redis) -> None:
         self.redis = RedisStorage(client, key_builder=DefaultKeyBuilder(with_bot_id=True))
         self.memory = MemoryStorage()
+        self._outage = Outage(log, "FSM states", "kept in this process's memory")
 
     async def set_state(self, key: StorageKey, state: str | State | None = None) -> None:
         await self._either(lambda s: s.set_state(key, state))
@@ -49,7 +50,9 @@ class SharedStorage(BaseStorage):
     async def _either(self, call: Callable[[BaseStorage], Awaitable[T]]) -> T:
         try:
             async with asyncio.timeout(ANSWER_SECONDS):
-                return await call(self.redis)
+                answer = await call(self.redis)
         except UNREACHABLE as exc:
-            log.warning("FSM states: Redis does not answer (%r); this process's memory", exc)
+            self._outage.failed(exc)
             return await call(self.memory)
+        self._outage.answered()
+        return answer
