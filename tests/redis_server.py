@@ -36,21 +36,27 @@ async def redis_url() -> str:
     return REDIS_URL
 
 
-@pytest.fixture
-async def unique(redis_url: str) -> AsyncIterator[str]:
-    """A marker to put in every key (a prefix, an inbox name); its keys go afterwards."""
-    marker = f"t{uuid.uuid4().hex[:12]}"
-    yield marker
-    client = redis.from_url(redis_url)
+async def _delete(url: str, marker: str) -> None:
+    client = redis.from_url(url)
     async for key in client.scan_iter(match=f"*{marker}*"):
         await client.delete(key)
     await client.aclose()
 
 
 @pytest.fixture
-def bot_token(unique: str) -> str:
-    """A bot token of a bot id no other test uses (Redis keys hold the bot id)."""
-    return f"{random.randrange(10**9, 10**10)}:AAE{unique}{'x' * 20}"
+async def unique(redis_url: str) -> AsyncIterator[str]:
+    """A marker to put in every key (a prefix, an inbox name); its keys go afterwards."""
+    marker = f"t{uuid.uuid4().hex[:12]}"
+    yield marker
+    await _delete(redis_url, marker)
+
+
+@pytest.fixture
+async def bot_token(redis_url: str) -> AsyncIterator[str]:
+    """The token of a bot id no other test uses; the keys holding that id go afterwards."""
+    bot_id = random.randrange(10**9, 10**10)
+    yield f"{bot_id}:AAE{'x' * 32}"
+    await _delete(redis_url, str(bot_id))
 
 
 @pytest.fixture
