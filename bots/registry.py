@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 from aiohttp import web
+from redis.asyncio import Redis
 
 from bots.email.channel import EmailChannel
 from bots.telegram.channel import TelegramChannel
@@ -37,9 +38,18 @@ class Polled(Protocol):
 
 
 def build_channels(
-    config: Config, app: web.Application, desk: Desk, secret: bytes, *, routes: bool = True
+    config: Config,
+    app: web.Application,
+    desk: Desk,
+    secret: bytes,
+    *,
+    redis: Redis | None = None,
+    routes: bool = True,
 ) -> dict[str, Channel]:
-    """Every inbox's adapter; ``routes``: mount the webhooks and pages (a web process)."""
+    """Every inbox's adapter. ``redis``, when given, is shared by the messengers' adapters with
+    every other process: rate limits, the updates seen, aiogram's FSM states (under ``[redis]
+    prefix``). ``routes``: mount the webhooks and pages (a web process)."""
+    shared = {"redis": redis, "prefix": config.redis.prefix}
     channels: dict[str, Channel] = {}
     default_chat = next((i.name for i in config.inbox if isinstance(i, WebchatInbox)), None)
     for inbox in config.inbox:
@@ -49,15 +59,15 @@ def build_channels(
                 chat.mount(app, default=inbox.name == default_chat)
             channels[inbox.name] = chat
         elif isinstance(inbox, TelegramInbox):
-            bot = TelegramChannel(inbox, desk, config.locale, config.web.base_url)
+            bot = TelegramChannel(inbox, desk, config.locale, config.web.base_url, **shared)
             bot.mount(app, routes=routes)
             channels[inbox.name] = bot
         elif isinstance(inbox, ViberInbox):
-            viber = ViberChannel(inbox, desk, config.locale, config.web.base_url)
+            viber = ViberChannel(inbox, desk, config.locale, config.web.base_url, **shared)
             viber.mount(app, routes=routes)
             channels[inbox.name] = viber
         elif isinstance(inbox, VkInbox):
-            vk = VkChannel(inbox, desk, config.locale)
+            vk = VkChannel(inbox, desk, config.locale, **shared)
             vk.mount(app, routes=routes)
             channels[inbox.name] = vk
         elif isinstance(inbox, EmailInbox):

@@ -30,8 +30,9 @@ import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 _FIRST_SWEEP = 1024  # idle windows are dropped once there are this many (then twice as many)
 
@@ -47,6 +48,12 @@ class Rule:
     def __post_init__(self) -> None:
         if self.limit < 1 or self.per <= 0:
             raise ValueError(f"a rule needs limit >= 1 and per > 0, got {self}")
+
+
+class Limiter(Protocol):
+    """What adapters hold: this process's ``RateLimiter``, or one shared through Redis."""
+
+    def slot(self, *rules: Rule) -> AbstractAsyncContextManager[None]: ...
 
 
 class _Window:

@@ -72,7 +72,7 @@ async def build_app(
         works=role.works,
     )
     app = create_app(state, pages=role.serves)
-    channels = build_channels(config, app, desk, state.secret, routes=role.serves)
+    channels = build_channels(config, app, desk, state.secret, redis=redis, routes=role.serves)
     state.channels.update(channels)
     sender = _sender(config, db, channels, bus, clock)
     chats = next((c for c in channels.values() if isinstance(c, AgentChats)), None)

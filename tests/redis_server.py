@@ -1,37 +1,132 @@
-"""The real Redis the tests use, and a fresh key prefix per test so runs never meet."""
+"""The tests' Redis: a client with a key prefix of the test's own, and a proxy that can go away.
+
+Redis must run at ``OTKLIK_TEST_REDIS`` (``make test`` starts it); when it does not, a test
+using it fails under CI=true and is skipped elsewhere. Every key a test writes holds its
+``unique`` marker and is deleted afterwards.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import random
 import uuid
+from collections.abc import AsyncIterator, Callable
 
 import pytest
-from redis.asyncio import Redis
+import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-REDIS = os.environ.get("OTKLIK_TEST_REDIS", "redis://127.0.0.1:6379/0")
-NO_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+REDIS_URL = os.environ.get("OTKLIK_TEST_REDIS", "redis://127.0.0.1:6379/0")
+CLOSED_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
-def prefix() -> str:
-    return f"otklik-test-{uuid.uuid4().hex[:10]}"
-
-
-async def reachable_redis() -> Redis:
-    """A client of the test Redis; skips the test when it is down, fails it under CI."""
-    client = Redis.from_url(REDIS, socket_connect_timeout=5)
+@pytest.fixture
+async def redis_url() -> str:
+    client = redis.from_url(REDIS_URL)
     try:
         await client.ping()
     except (RedisError, OSError) as exc:
-        await client.aclose()
         if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is not reachable at {REDIS} ({exc}); `make test` starts it")
-        pytest.skip(f"Redis is not reachable at {REDIS}")
-    return client
+            pytest.fail(f"Redis is not reachable at {REDIS_URL} ({exc}); `make test` starts it")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    finally:
+        await client.aclose()
+    return REDIS_URL
 
 
-async def forget(client: Redis, prefix: str) -> None:
-    """Delete the keys a test made under ``prefix``."""
-    keys = [key async for key in client.scan_iter(f"{prefix}:*")]
-    if keys:
-        await client.delete(*keys)
+async def _delete(url: str, marker: str) -> None:
+    client = redis.from_url(url)
+    async for key in client.scan_iter(match=f"*{marker}*"):
+        await client.delete(key)
+    await client.aclose()
+
+
+@pytest.fixture
+async def unique(redis_url: str) -> AsyncIterator[str]:
+    """A marker to put in every key (a prefix, an inbox name); its keys go afterwards."""
+    marker = f"t{uuid.uuid4().hex[:12]}"
+    yield marker
+    await _delete(redis_url, marker)
+
+
+@pytest.fixture
+async def bot_token(redis_url: str) -> AsyncIterator[str]:
+    """The token of a bot id no other test uses; the keys holding that id go afterwards."""
+    bot_id = random.randrange(10**9, 10**10)
+    yield f"{bot_id}:AAE{'x' * 32}"
+    await _delete(redis_url, str(bot_id))
+
+
+@pytest.fixture
+async def connect(redis_url: str) -> AsyncIterator[Callable[..., redis.Redis]]:
+    """``connect(url=REDIS_URL)``: a new client (a process of its own), closed afterwards."""
+    clients: list[redis.Redis] = []
+
+    def new(url: str = redis_url) -> redis.Redis:
+        client = redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+        clients.append(client)
+        return client
+
+    yield new
+    for client in clients:
+        await client.aclose()
+
+
+class RedisProxy:
+    """A TCP proxy to Redis on a loopback port; ``cut()`` drops every connection and refuses
+    new ones until ``mend()``, the way a Redis that restarts looks to its clients."""
+
+    def __init__(self, target_port: int = 6379) -> None:
+        self._target = target_port
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.StreamWriter] = set()
+        self.port = 0
+
+    @property
+    def up(self) -> bool:
+        return self._server is not None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def mend(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._pipes):
+            writer.close()
+        await self._server.wait_closed()
+        self._server = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target)
+        self._pipes |= {writer, up_writer}
+        await asyncio.gather(
+            self._pump(reader, up_writer), self._pump(up_reader, writer), return_exceptions=True
+        )
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            self._pipes.discard(writer)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+
+@pytest.fixture
+async def redis_proxy(redis_url: str) -> AsyncIterator[RedisProxy]:
+    proxy = RedisProxy(int(redis_url.rsplit(":", 1)[1].split("/")[0]))
+    await proxy.mend()
+    yield proxy
+    if proxy.up:
+        await proxy.cut()

@@ -10,10 +10,12 @@ import aiohttp
 import pytest
 
 from core.db import Database
-from tests.redis_server import NO_REDIS, REDIS, prefix
+from tests.redis_server import CLOSED_URL, redis_url, unique
 from tests.service import Running, running, service_config
 from tests.waiting import eventually
 from web import health
+
+__all__ = ["redis_url", "unique"]  # fixtures
 
 
 async def healthz(svc: Running) -> tuple[int, dict[str, Any]]:
@@ -29,8 +31,10 @@ async def test_a_healthy_process_without_redis(service: Running):
     )
 
 
-async def test_redis_is_pinged_when_configured(db: Database, database_url: str, tmp_path: Path):
-    config = service_config(database_url, tmp_path, redis={"url": REDIS, "prefix": prefix()})
+async def test_redis_is_pinged_when_configured(
+    db: Database, database_url: str, tmp_path: Path, redis_url: str, unique: str
+):
+    config = service_config(database_url, tmp_path, redis={"url": redis_url, "prefix": unique})
     async with running(config) as svc:
         await eventually(lambda: svc.state.leadership.leading)
         assert await healthz(svc) == (
@@ -46,9 +50,9 @@ async def test_redis_is_pinged_when_configured(db: Database, database_url: str, 
 
 
 async def test_unreachable_redis_answers_503_naming_it(
-    db: Database, database_url: str, tmp_path: Path
+    db: Database, database_url: str, tmp_path: Path, unique: str
 ):
-    config = service_config(database_url, tmp_path, redis={"url": NO_REDIS, "prefix": prefix()})
+    config = service_config(database_url, tmp_path, redis={"url": CLOSED_URL, "prefix": unique})
     async with running(config) as svc:
         status, body = await healthz(svc)
     assert status == 503

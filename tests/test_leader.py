@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
 from core.leader import Leadership
-from tests.redis_server import REDIS, forget, prefix, reachable_redis
-from tests.tcp_proxy import Proxy
+from tests.redis_server import REDIS_URL, RedisProxy, redis_proxy, redis_url, unique
 from tests.waiting import eventually
 
 TTL = 1.0
 
 
+__all__ = ["redis_proxy", "redis_url", "unique"]  # fixtures
+
+
 @pytest.fixture
-async def key() -> AsyncIterator[str]:
-    client = await reachable_redis()
-    space = prefix()
-    yield f"{space}:leader"
-    await forget(client, space)
-    await client.aclose()
+def key(unique: str) -> str:
+    return f"{unique}:leader"
 
 
 class Candidate:
     """One process: campaigns, and counts the time its duties run."""
 
-    def __init__(self, name: str, key: str, url: str = REDIS) -> None:
+    def __init__(self, name: str, key: str, url: str = REDIS_URL) -> None:
         self.client = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self.leadership = Leadership(self.client, name, key=key, ttl=TTL)
         self.on_duty = False
@@ -95,22 +92,22 @@ async def test_a_leader_that_stops_hands_over_at_once(key: str):
         await second.close()
 
 
-async def test_a_leader_cut_off_from_redis_stops_before_another_takes_over(key: str):
-    proxy = await Proxy("127.0.0.1", 6379).start()
-    cut_off = Candidate("cut-off", key, f"redis://127.0.0.1:{proxy.port}/0").start()
+async def test_a_leader_cut_off_from_redis_stops_before_another_takes_over(
+    key: str, redis_proxy: RedisProxy
+):
+    cut_off = Candidate("cut-off", key, redis_proxy.url).start()
     await eventually(lambda: cut_off.on_duty)
     other = Candidate("other", key).start()
     try:
-        await proxy.cut()  # it cannot renew, nor know whether someone took over
+        await redis_proxy.cut()  # it cannot renew, nor know whether someone took over
         assert await watch_duties([cut_off, other], 3 * TTL) == 1
         assert other.on_duty and not cut_off.on_duty
-        await proxy.restore()
+        await redis_proxy.mend()
         assert await watch_duties([cut_off, other], TTL) == 1
         assert other.on_duty  # the old leader follows now
     finally:
         await cut_off.close()
         await other.close()
-        await proxy.close()
 
 
 async def test_duties_that_end_give_the_lead_up(key: str, caplog: pytest.LogCaptureFixture):
@@ -120,7 +117,7 @@ async def test_duties_that_end_give_the_lead_up(key: str, caplog: pytest.LogCapt
         runs.append("ran")
         raise RuntimeError("a duty broke")
 
-    client = Redis.from_url(REDIS)
+    client = Redis.from_url(REDIS_URL)
     leadership = Leadership(client, "p", key=key, ttl=TTL)
     task = asyncio.create_task(leadership.run(fails))
     try:

@@ -7,28 +7,19 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import pytest
 from redis.asyncio import Redis
 
 from core.clock import utcnow
 from core.events import MESSAGE_RECEIVED, TICKET_CLOSED, TICKET_CREATED, Event
 from core.redisbus import RedisBus, decode, encode
-from tests.redis_server import REDIS, forget, prefix, reachable_redis
-from tests.tcp_proxy import Proxy
+from tests.redis_server import REDIS_URL, RedisProxy, redis_proxy, redis_url, unique
 from tests.waiting import eventually
 
-
-@pytest.fixture
-async def space() -> AsyncIterator[str]:
-    client = await reachable_redis()
-    name = prefix()
-    yield name
-    await forget(client, name)
-    await client.aclose()
+__all__ = ["redis_proxy", "redis_url", "unique"]  # fixtures
 
 
 @contextlib.asynccontextmanager
-async def process(space: str, url: str = REDIS, **options: Any) -> AsyncIterator[RedisBus]:
+async def process(space: str, url: str = REDIS_URL, **options: Any) -> AsyncIterator[RedisBus]:
     """A bus as one process has it (its loops run in ``loops``)."""
     client = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     bus = RedisBus(client, stream=f"{space}:events", **options)
@@ -66,10 +57,10 @@ def test_an_event_survives_the_stream_unchanged():
     assert decode(encode(original)) == original
 
 
-async def test_every_process_gets_every_event_in_order(space: str):
+async def test_every_process_gets_every_event_in_order(unique: str):
     seen_a: list[Event] = []
     seen_b: list[Event] = []
-    async with process(space) as a, process(space) as b:
+    async with process(unique) as a, process(unique) as b:
         a.subscribe(recorder(seen_a))
         b.subscribe(recorder(seen_b), [TICKET_CREATED])
         async with loops(a), loops(b):
@@ -81,9 +72,9 @@ async def test_every_process_gets_every_event_in_order(space: str):
     assert [e.id for e in seen_b] == [e.id for e in sent if e.name == TICKET_CREATED]
 
 
-async def test_a_group_handles_each_event_once_across_processes(space: str):
+async def test_a_group_handles_each_event_once_across_processes(unique: str):
     handled: list[Event] = []
-    async with process(space) as a, process(space) as b:
+    async with process(unique) as a, process(unique) as b:
         for bus in (a, b):
             bus.subscribe(recorder(handled), [MESSAGE_RECEIVED], group="mirror")
         async with loops(a, consume=True), loops(b, consume=True):
@@ -96,7 +87,7 @@ async def test_a_group_handles_each_event_once_across_processes(space: str):
     assert sorted(e.id for e in handled) == sorted(e.id for e in sent)
 
 
-async def test_a_failed_handler_gets_the_event_again(space: str):
+async def test_a_failed_handler_gets_the_event_again(unique: str):
     tries: list[int] = []
 
     async def flaky(e: Event) -> None:
@@ -104,7 +95,7 @@ async def test_a_failed_handler_gets_the_event_again(space: str):
         if len(tries) < 3:
             raise RuntimeError("the forum is down")
 
-    async with process(space) as a:
+    async with process(unique) as a:
         a.subscribe(flaky, group="mirror")
         async with loops(a, consume=True):
             await a.publish([event(1)])
@@ -113,14 +104,14 @@ async def test_a_failed_handler_gets_the_event_again(space: str):
     assert tries == [1, 1, 1]  # handled at the third try, then acknowledged: no fourth
 
 
-async def test_a_handler_that_keeps_failing_is_given_up_after_its_attempts(space: str):
+async def test_a_handler_that_keeps_failing_is_given_up_after_its_attempts(unique: str):
     tries: list[Event] = []
 
     async def broken(e: Event) -> None:
         tries.append(e)
         raise RuntimeError("always")
 
-    async with process(space, attempts=2) as a:
+    async with process(unique, attempts=2) as a:
         a.subscribe(broken, group="mirror")
         async with loops(a, consume=True):
             await a.publish([event(1), event(2)])
@@ -129,7 +120,7 @@ async def test_a_handler_that_keeps_failing_is_given_up_after_its_attempts(space
     assert sorted(e.ticket_id or 0 for e in tries) == [1, 1, 2, 2]
 
 
-async def test_an_event_a_dead_process_did_not_finish_goes_to_another(space: str):
+async def test_an_event_a_dead_process_did_not_finish_goes_to_another(unique: str):
     started = asyncio.Event()
     handled_by_b: list[Event] = []
 
@@ -137,7 +128,7 @@ async def test_an_event_a_dead_process_did_not_finish_goes_to_another(space: str
         started.set()
         await asyncio.Event().wait()  # the process dies here: never acknowledged
 
-    async with process(space) as a, process(space, orphaned_after=0.5) as b:
+    async with process(unique) as a, process(unique, orphaned_after=0.5) as b:
         a.subscribe(hangs, group="mirror")
         b.subscribe(recorder(handled_by_b), group="mirror")
         async with loops(a, consume=True):
@@ -149,30 +140,25 @@ async def test_an_event_a_dead_process_did_not_finish_goes_to_another(space: str
     assert [e.ticket_id for e in handled_by_b] == [1]
 
 
-async def test_events_wait_while_redis_is_away_and_go_out_when_it_returns(space: str):
-    proxy = await Proxy("127.0.0.1", 6379).start()
+async def test_events_wait_while_redis_is_away_and_go_out_when_it_returns(
+    unique: str, redis_proxy: RedisProxy
+):
     seen: list[Event] = []
-    try:
-        async with (
-            process(space, f"redis://127.0.0.1:{proxy.port}/0") as a,
-            process(space) as b,
-        ):
-            b.subscribe(recorder(seen))
-            async with loops(a), loops(b):
-                await a.publish([event(1)])
-                await eventually(lambda: len(seen) == 1)
-                await proxy.cut()
-                await a.publish([event(2), event(3)])  # returns: nothing is lost
-                await asyncio.sleep(1.0)
-                assert len(seen) == 1
-                await proxy.restore()
-                await eventually(lambda: len(seen) == 3, seconds=20)
-    finally:
-        await proxy.close()
+    async with process(unique, redis_proxy.url) as a, process(unique) as b:
+        b.subscribe(recorder(seen))
+        async with loops(a), loops(b):
+            await a.publish([event(1)])
+            await eventually(lambda: len(seen) == 1)
+            await redis_proxy.cut()
+            await a.publish([event(2), event(3)])  # returns: nothing is lost
+            await asyncio.sleep(1.0)
+            assert len(seen) == 1
+            await redis_proxy.mend()
+            await eventually(lambda: len(seen) == 3, seconds=20)
     assert [e.ticket_id for e in seen] == [1, 2, 3]
 
 
-async def test_a_notice_reaches_every_process_once(space: str):
+async def test_a_notice_reaches_every_process_once(unique: str):
     heard: dict[str, list[dict[str, Any]]] = {"a": [], "b": []}
 
     def listener(name: str) -> Callable[[dict[str, Any]], Any]:
@@ -181,7 +167,7 @@ async def test_a_notice_reaches_every_process_once(space: str):
 
         return hear
 
-    async with process(space) as a, process(space) as b:
+    async with process(unique) as a, process(unique) as b:
         a.listen("wake", listener("a"))
         b.listen("wake", listener("b"))
         b.listen("other", listener("b"))

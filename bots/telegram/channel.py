@@ -10,39 +10,64 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections import OrderedDict
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import Update
 from aiohttp import web
+from redis.asyncio import Redis
 
 from bots.telegram import agents, customers, delivery, presses
 from bots.telegram.forum import Forum
+from bots.telegram.fsm import SharedStorage
 from bots.telegram.limits import TelegramLimits
 from core.channels import Sent
 from core.desk import Desk
 from core.messages import Outbound
+from core.ratelimit_redis import RedisRateLimiter
+from core.seen import RecentUpdates, RedisUpdates, Seen
 from settings.config import TelegramInbox
 
 log = logging.getLogger("otklik.telegram")
 UPDATES = ["message", "edited_message", "callback_query"]
 POLL_SECONDS = 25
-_RECENT_UPDATES = 10_000
 
 
 class TelegramChannel:
+    """With ``redis``, the bot's flood limits, the updates seen and aiogram's FSM states are
+    shared with every process serving the bot; without, kept in this process."""
+
     capabilities = delivery.CAPABILITIES
 
-    def __init__(self, inbox: TelegramInbox, desk: Desk, locale: str, public_url: str) -> None:
+    def __init__(
+        self,
+        inbox: TelegramInbox,
+        desk: Desk,
+        locale: str,
+        public_url: str,
+        *,
+        redis: Redis | None = None,
+        prefix: str = "otklik",
+    ) -> None:
         self.inbox = inbox
         self.bot = Bot(
             inbox.token,
             session=AiohttpSession(api=TelegramAPIServer.from_base(inbox.api_server)),
         )
+        storage: BaseStorage = MemoryStorage()
+        self.seen: Seen = RecentUpdates()
         self.limits = TelegramLimits()
-        self.dispatcher = Dispatcher(desk=desk, inbox=inbox, locale=locale, limits=self.limits)
+        if redis is not None:  # keyed by the bot's id, never by its token
+            storage = SharedStorage(redis, prefix)
+            self.seen = RedisUpdates(redis, f"telegram:{inbox.name}", prefix=prefix)
+            limiter = RedisRateLimiter(redis, f"telegram:{self.bot.id}", prefix=prefix)
+            self.limits = TelegramLimits(limiter)
+        self.dispatcher = Dispatcher(
+            storage=storage, desk=desk, inbox=inbox, locale=locale, limits=self.limits
+        )
         self.dispatcher.include_routers(customers.router(), presses.router())
         self.forum: Forum | None = None
         if inbox.agents_chat_id is not None:
@@ -61,7 +86,6 @@ class TelegramChannel:
             self.dispatcher.include_router(agents.router(inbox.agents_chat_id))
         self.username: str | None = None
         self._webhook_url = f"{public_url}{self.path}"
-        self._recent: OrderedDict[int, None] = OrderedDict()
 
     @property
     def path(self) -> str:
@@ -134,7 +158,7 @@ class TelegramChannel:
     async def handle(self, update: Update) -> None:
         """Handle an update once; the same update delivered again is skipped here, and a
         message or press Telegram sends twice under new update ids is stored once by the core."""
-        if update.update_id in self._recent:
+        if await self.seen.seen(str(update.update_id)):
             return
         if all(getattr(update, kind) is None for kind in UPDATES):
             # None of the types we asked for: acknowledged and ignored. (aiogram would warn
@@ -143,9 +167,7 @@ class TelegramChannel:
             log.info("update %s has none of %s; ignored", update.update_id, ", ".join(UPDATES))
             return
         await self.dispatcher.feed_update(self.bot, update)
-        self._recent[update.update_id] = None
-        if len(self._recent) > _RECENT_UPDATES:
-            self._recent.popitem(last=False)
+        await self.seen.mark(str(update.update_id))
 
     async def poll(self) -> None:
         """Long polling until cancelled; an update that fails is fetched and tried again."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from aiogram.types import Message
 
-from core.ratelimit import RateLimiter, Rule
+from core.ratelimit import Limiter, RateLimiter, Rule
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,13 @@ def rules(chat_id: int) -> tuple[Rule, Rule]:
 
 
 class TelegramLimits:
-    """One bot's limits: ``async with limits.sending(chat_id): <send one message>``."""
+    """One bot's limits: ``async with limits.sending(chat_id): <send one message>``.
 
-    def __init__(self, limiter: RateLimiter | None = None) -> None:
+    ``limiter`` is this process's own by default; one shared through Redis
+    (``core.ratelimit_redis``) keeps the limits for all processes sending for the bot.
+    """
+
+    def __init__(self, limiter: Limiter | None = None) -> None:
         self._limiter = limiter or RateLimiter()
 
     def sending(self, chat_id: int) -> AbstractAsyncContextManager[None]:

@@ -1,9 +1,10 @@
 """What each Viber callback does; every one is handled before the webhook answers 200.
 
 ``message`` is a customer's message, or a press when its text is a button's ActionBody (never
-stored as text); ``unsubscribed`` marks the customer unreachable; ``conversation_started``
-answers with the greeting (Viber shows a welcome message given in the response body);
-``webhook``, ``subscribed``, ``delivered``, ``seen`` and ``failed`` store nothing.
+stored as text); one delivered again is skipped once handled. ``unsubscribed`` marks the
+customer unreachable; ``conversation_started`` answers with the greeting (Viber shows a
+welcome message given in the response body); ``webhook``, ``subscribed``, ``delivered``,
+``seen`` and ``failed`` store nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from core.errors import ButtonRefused, InvalidInput
 from core.i18n import text
 from core.messages import Press
 from core.presses import chosen_before
+from core.seen import Seen
 from settings.config import ViberInbox
 
 log = logging.getLogger("otklik.viber")
@@ -28,16 +30,24 @@ UNSUBSCRIBED = "unsubscribed from the bot"
 
 
 class Callbacks:
-    def __init__(self, inbox: ViberInbox, desk: Desk, api: ViberApi, locale: str) -> None:
+    def __init__(
+        self, inbox: ViberInbox, desk: Desk, api: ViberApi, locale: str, seen: Seen
+    ) -> None:
         self.inbox = inbox
         self.desk = desk
         self.api = api
         self.locale = locale
+        self.seen = seen
 
     async def handle(self, callback: Callback) -> dict[str, Any] | None:
         """Handle one callback; what is returned becomes the response body."""
         if callback.event == "message":
+            token = str(callback.message_token)
+            if await self.seen.seen(token):
+                log.info("inbox %s: message %s seen before, skipped", self.inbox.name, token)
+                return None
             await self.message(callback)
+            await self.seen.mark(token)
         elif callback.event == "unsubscribed":
             assert callback.user_id is not None
             await self.desk.unreachable(self.inbox.name, callback.user_id, UNSUBSCRIBED)

@@ -13,6 +13,7 @@ import logging
 import time
 
 from aiohttp import web
+from redis.asyncio import Redis
 
 from bots.viber import delivery, signature
 from bots.viber.api import ViberApi, ViberError, ViberRefused
@@ -21,6 +22,7 @@ from bots.viber.wire import Callback
 from core.channels import Sent
 from core.desk import Desk
 from core.messages import Outbound
+from core.seen import RecentUpdates, RedisUpdates, Seen
 from settings.config import ViberInbox
 
 log = logging.getLogger("otklik.viber")
@@ -32,11 +34,24 @@ MAX_PAUSE = 300.0
 class ViberChannel:
     capabilities = delivery.CAPABILITIES
 
-    def __init__(self, inbox: ViberInbox, desk: Desk, locale: str, public_url: str) -> None:
+    def __init__(
+        self,
+        inbox: ViberInbox,
+        desk: Desk,
+        locale: str,
+        public_url: str,
+        *,
+        redis: Redis | None = None,
+        prefix: str = "otklik",
+    ) -> None:
+        """With ``redis``, the messages seen are shared with every process serving the bot."""
         self.inbox = inbox
         self.desk = desk
         self.api = ViberApi(inbox.token, inbox.api_url)
-        self.callbacks = Callbacks(inbox, desk, self.api, locale)
+        seen: Seen = RecentUpdates()
+        if redis is not None:
+            seen = RedisUpdates(redis, f"viber:{inbox.name}", prefix=prefix)
+        self.callbacks = Callbacks(inbox, desk, self.api, locale, seen)
         self.webhook_url = f"{public_url}{self.path}"
         self._registering: asyncio.Task[None] | None = None
 

@@ -7,9 +7,11 @@ moves its ``ts`` past a batch only once it was handled.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from aiohttp import web
+from redis.asyncio import Redis
 
 from bots.vk import callback, delivery, longpoll
 from bots.vk.api import VkApi
@@ -18,6 +20,8 @@ from bots.vk.limits import VkLimits
 from core.channels import Sent
 from core.desk import Desk
 from core.messages import Outbound
+from core.ratelimit_redis import RedisRateLimiter
+from core.seen import RecentUpdates, RedisUpdates
 from settings.config import VkInbox
 
 log = logging.getLogger("otklik.vk")
@@ -26,12 +30,27 @@ log = logging.getLogger("otklik.vk")
 class VkChannel:
     capabilities = delivery.CAPABILITIES
 
-    def __init__(self, inbox: VkInbox, desk: Desk, locale: str) -> None:
+    def __init__(
+        self,
+        inbox: VkInbox,
+        desk: Desk,
+        locale: str,
+        *,
+        redis: Redis | None = None,
+        prefix: str = "otklik",
+    ) -> None:
+        """With ``redis``, the token's limit and the events seen are shared with every
+        process serving the community; without, kept in this process."""
         self.inbox = inbox
         self.desk = desk
-        self.api = VkApi(inbox.token, inbox.api_url, VkLimits())
+        limits, seen = VkLimits(), RecentUpdates()
+        if redis is not None:  # keyed by a hash of the token, never the token
+            token = hashlib.sha256(inbox.token.encode()).hexdigest()[:16]
+            limits = VkLimits(RedisRateLimiter(redis, f"vk:{token}", prefix=prefix))
+            seen = RedisUpdates(redis, f"vk:{inbox.name}", prefix=prefix)
+        self.api = VkApi(inbox.token, inbox.api_url, limits)
         self.shown = delivery.SentKeyboards()
-        self.events = VkEvents(inbox, desk, self.api, self.shown, locale)
+        self.events = VkEvents(inbox, desk, self.api, self.shown, locale, seen)
 
     @property
     def path(self) -> str:

@@ -9,7 +9,6 @@ new one is stored once by the core (by its dialog and number, or the press's eve
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -22,12 +21,12 @@ from bots.vk.translate import MessageDeny, MessageEvent, MessageNew, VkMessage
 from core.desk import Desk
 from core.errors import InvalidInput, NotFound
 from core.i18n import text
+from core.seen import Seen
 from settings.config import VkInbox
 
 log = logging.getLogger("otklik.vk")
 HANDLED = ("message_new", "message_edit", "message_event", "message_allow", "message_deny")
 BLOCKED = "blocked messages from the community"
-_RECENT_EVENTS = 10_000
 
 
 class BadUpdate(ValueError):
@@ -36,7 +35,13 @@ class BadUpdate(ValueError):
 
 class VkEvents:
     def __init__(
-        self, inbox: VkInbox, desk: Desk, api: VkApi, shown: SentKeyboards, locale: str
+        self,
+        inbox: VkInbox,
+        desk: Desk,
+        api: VkApi,
+        shown: SentKeyboards,
+        locale: str,
+        seen: Seen,
     ) -> None:
         self.inbox = inbox
         self.desk = desk
@@ -44,7 +49,7 @@ class VkEvents:
         self.shown = shown
         self.locale = locale
         self.names = Names(api)
-        self._recent: OrderedDict[str, None] = OrderedDict()
+        self.seen = seen
 
     async def handle(self, update: dict[str, Any]) -> None:
         """Handle an update once; raises BadUpdate for one that cannot be read."""
@@ -54,7 +59,7 @@ class VkEvents:
             raise BadUpdate('"type": expected the event type, a string')
         if update.get("group_id") != self.inbox.group_id:
             raise BadUpdate(f'"group_id": expected {self.inbox.group_id}')
-        if isinstance(event_id, str) and event_id in self._recent:
+        if isinstance(event_id, str) and await self.seen.seen(event_id):
             log.info("event %s seen before, skipped", event_id)
             return
         if kind in HANDLED:
@@ -62,9 +67,7 @@ class VkEvents:
         else:
             log.info("inbox %s: %s events are not used, ignored", self.inbox.name, kind)
         if isinstance(event_id, str):
-            self._recent[event_id] = None
-            if len(self._recent) > _RECENT_EVENTS:
-                self._recent.popitem(last=False)
+            await self.seen.mark(event_id)
 
     async def _dispatch(self, kind: str, body: Any) -> None:
         if kind == "message_new":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 
-from core.ratelimit import RateLimiter, Rule
+from core.ratelimit import Limiter, RateLimiter, Rule
 
 CALLS_PER_SECOND = 20
 PER_TOKEN = Rule("token", CALLS_PER_SECOND, 1.0)
@@ -18,7 +18,7 @@ PER_TOKEN = Rule("token", CALLS_PER_SECOND, 1.0)
 class VkLimits:
     """One community token's limit: ``async with limits.calling(): <one API call>``."""
 
-    def __init__(self, limiter: RateLimiter | None = None) -> None:
+    def __init__(self, limiter: Limiter | None = None) -> None:
         self._limiter = limiter or RateLimiter()
 
     def calling(self) -> AbstractAsyncContextManager[None]:
