@@ -15,6 +15,7 @@ import redis.asyncio as redis
 from aiohttp import web
 
 from core import metrics
+from web.bounded import at_most
 from web.state import STATE
 
 CHECK_SECONDS = 5.0
@@ -39,8 +40,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def _check(ping: Awaitable[object]) -> str:
     try:
-        async with asyncio.timeout(CHECK_SECONDS):
-            await ping
+        await at_most(CHECK_SECONDS, ping)
     except Exception as exc:
         return f"unreachable: {type(exc).__name__}"
     return "ok"

@@ -12,7 +12,6 @@ machine would otherwise make every visitor look local).
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import ipaddress
 import logging
@@ -31,6 +30,7 @@ from core import metrics
 from core.db import Database
 from core.delays import PENDING
 from core.models import DelayedRun, Delivery, OutboxItem
+from web.bounded import at_most
 from web.state import STATE
 
 log = logging.getLogger("otklik.web")
@@ -128,8 +128,7 @@ async def scrape(request: web.Request) -> web.Response:
         )
     state = request.app[STATE]
     try:
-        async with asyncio.timeout(_QUERY_SECONDS):
-            queues: Queues | None = await read_queues(state.db, state.clock())
+        queues: Queues | None = await at_most(_QUERY_SECONDS, read_queues(state.db, state.clock()))
     except Exception as exc:
         log.warning("metrics: the queue gauges could not be read: %s", exc)
         queues = None

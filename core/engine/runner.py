@@ -181,7 +181,10 @@ class Engine:
                 if self._stopping:
                     return  # handed back by stop()
                 self._started.add(due.id)
-                await self._fire(due)
+                try:
+                    await self._fire(due)
+                except Exception:  # its outcome could not be written: the database is away
+                    log.exception("rule run %s: taken again once its lease ends", due.id)
                 self._held.discard(due.id)
         finally:
             self._started.discard(due.id)
