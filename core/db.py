@@ -44,9 +44,13 @@ def transient(exc: BaseException) -> bool:
 
 
 class Database:
-    def __init__(self, url: str, **engine_args: Any) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 20, max_overflow: int = 10, **engine_args: Any
+    ) -> None:
+        """``pool_size`` and ``max_overflow``: PostgreSQL's connection pool (SQLite has none
+        to size)."""
         self.url = url
-        self.engine: AsyncEngine = _engine(url, **engine_args)
+        self.engine: AsyncEngine = _engine(url, pool_size, max_overflow, **engine_args)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writers = asyncio.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
 
@@ -80,13 +84,18 @@ def insert_for(session: AsyncSession) -> Any:
     return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
-def _engine(url: str, **engine_args: Any) -> AsyncEngine:
+def _engine(url: str, pool_size: int, max_overflow: int, **engine_args: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # A pool as large as the concurrency we expect: overflow connections are opened and
         # closed per request, which costs more than the request itself.
-        engine_args = {"pool_size": 20, "max_overflow": 10, **engine_args}
-        return create_async_engine(url, pool_pre_ping=True, **engine_args)
+        return create_async_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            **engine_args,
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, connect_args={"timeout": 30}, **engine_args)

@@ -95,10 +95,13 @@ class Leadership:
         ttl_ms = int(self._ttl * 1000)
         try:
             if self.leading:
-                held = bool(await self._renew(keys=[self._key], args=[self.name, ttl_ms]))
+                # A renewal that hangs must not outlast the key: given up well before.
+                left = self._valid_until - asked - self._ttl / 6
+                renewal = self._renew(keys=[self._key], args=[self.name, ttl_ms])
+                held = bool(await asyncio.wait_for(renewal, timeout=max(left, 0.01)))
             else:
                 held = bool(await self._redis.set(self._key, self.name, nx=True, px=ttl_ms))
-        except (RedisError, OSError) as exc:
+        except (RedisError, OSError, TimeoutError) as exc:
             log.warning("leader election: Redis failed (%s)", exc)
             # Stop a whole renewal early: the next try comes a third of ttl later.
             return self.leading and time.monotonic() + self._ttl / 3 < self._valid_until

@@ -51,7 +51,8 @@ async def build_app(
     redis = _redis(config.redis.url) if config.redis.url else None
     prefix = config.redis.prefix
     bus: EventBus = RedisBus(redis, stream=f"{prefix}:events") if redis else LocalBus()
-    db = Database(config.database.url)
+    pool = config.database
+    db = Database(pool.url, pool_size=pool.pool_size, max_overflow=pool.max_overflow)
     desk = Desk(db, bus, clock=clock, zone=config.tz, locale=config.locale)
     await desk.sync_inboxes((i.name, i.channel) for i in config.inbox)
     rules = LiveRules(config.rules_dir, clock)

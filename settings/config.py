@@ -56,6 +56,9 @@ class _Section(BaseModel):
 
 class DatabaseConfig(_Section):
     url: str = "sqlite+aiosqlite:///var/otklik.db"
+    # PostgreSQL connections one process keeps open, and opens beyond them at a peak.
+    pool_size: int = Field(20, ge=1, le=500)
+    max_overflow: int = Field(10, ge=0, le=500)
 
     @field_validator("url")
     @classmethod
