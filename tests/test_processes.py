@@ -1,10 +1,12 @@
-"""Two web and two worker processes over one PostgreSQL and one Redis, under a burst of 5,000
-Telegram updates, while workers (the leader among them) are killed with SIGKILL: every message
-is stored once, every rule action done once, every reply sent once, and the lead moves on.
+"""Web and worker processes over one PostgreSQL and one Redis, under bursts of Telegram
+updates, while workers die (SIGKILL, the leader among them), Redis goes away or the database
+does: every message is stored once, every rule action done once, every reply sent once, and
+the lead moves on.
 
 Real ``otklik serve`` processes; the fake Telegram API on loopback, enforcing its flood limits.
 One bot takes webhooks (the web processes get the updates, some of them twice, at different
 processes); another bot is polled (by the leader only: a second poller would steal updates).
+Redis and PostgreSQL "go away" behind a TCP proxy the test cuts and mends.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from core import delays
 from core.db import Database
@@ -27,16 +30,16 @@ from tests.databases import throwaway_url
 from tests.fakes.telegram import FakeTelegram, TgUser
 from tests.processes import Process, start
 from tests.redis_server import redis_url, unique
+from tests.tcp_proxy import TcpProxy
 from tests.test_telegram import free_port
 from tests.waiting import eventually
+
+__all__ = ["redis_url", "unique"]  # fixtures
 
 HOOKED = "700000001:AAE" + "h" * 32
 POLLED = "700000002:AAE" + "p" * 32
 SECRET = "webhook-secret-0123456789"
-UPDATES = 5_000
-CHATS = 250
-TWICE = 300  # updates delivered again, to the other web process
-POLLED_UPDATES = 300
+POLLED_CHATS = 30
 RULES = """
 [[rule]]
 id = "seen"
@@ -60,9 +63,6 @@ then = [{ action = "note", text = "later #{{ ticket.number }}" }]
 async def database(tmp_path: Path) -> AsyncIterator[str]:
     async with throwaway_url("postgresql", tmp_path) as url:
         yield url
-
-
-__all__ = ["redis_url", "unique"]  # fixtures
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def write_config(
         'locale = "en"',
         f'rules_dir = "{folder / "rules"}"',
         f'surveys_dir = "{folder / "surveys"}"',
-        f'[database]\nurl = "{database}"',
+        f'[database]\nurl = "{database}"\npool_size = 4\nmax_overflow = 4',
         f'[redis]\nurl = "{redis}"\nprefix = "{space}"',
         f'[web]\npublic_url = "http://127.0.0.1:{web_port}"\nsecret_key = "{"k" * 40}"',
         "[sender]\nlease_seconds = 5\nfirst_retry_seconds = 0.5",
@@ -107,22 +107,28 @@ def write_config(
 
 
 class Burst:
-    """The updates of the webhook bot, posted to the web processes by several clients."""
+    """``updates`` messages of the webhook bot from ``chats`` customers, posted to the web
+    processes by several clients, the first ``twice`` of them again at the other process.
+    A refused or broken post is tried again, as Telegram does."""
 
-    def __init__(self, telegram: FakeTelegram, webs: list[Process]) -> None:
-        users = [TgUser(800_000 + n, f"Customer {n}") for n in range(CHATS)]
+    def __init__(
+        self, telegram: FakeTelegram, webs: list[Process], updates: int, chats: int, twice: int
+    ) -> None:
+        users = [TgUser(800_000 + n, f"Customer {n}") for n in range(chats)]
         self.updates = [
-            {"update_id": 1 + n, **telegram.text_message(HOOKED, users[n % CHATS], f"m{n}")}
-            for n in range(UPDATES)
+            {"update_id": 1 + n, **telegram.text_message(HOOKED, users[n % chats], f"m{n}")}
+            for n in range(updates)
         ]
+        self.chats = chats
         self.webs = webs
+        self.twice = twice
         self.posted = 0
-        self.refused: list[int] = []
+        self.refused: list[int] = []  # statuses; 0: the connection broke
 
     async def post(self, session: aiohttp.ClientSession, web: Process, update: Any) -> None:
         url = f"{web.url}/webhooks/telegram/hooked"
         headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-        for _ in range(20):  # as Telegram does: again after an error
+        for _ in range(60):
             try:
                 async with session.post(url, json=update, headers=headers) as answer:
                     if answer.status == 200:
@@ -130,13 +136,14 @@ class Burst:
                         return
                     self.refused.append(answer.status)
             except aiohttp.ClientConnectionError:
-                self.refused.append(0)  # the connection broke: no answer
+                self.refused.append(0)
             await asyncio.sleep(0.5)
         raise AssertionError(f"update {update['update_id']} was never taken")
 
     async def run(self) -> None:
-        jobs = [(self.webs[n % 2], u) for n, u in enumerate(self.updates)]
-        jobs += [(self.webs[(n + 1) % 2], u) for n, u in enumerate(self.updates[:TWICE])]
+        n = len(self.webs)
+        jobs = [(self.webs[i % n], u) for i, u in enumerate(self.updates)]
+        jobs += [(self.webs[(i + 1) % n], u) for i, u in enumerate(self.updates[: self.twice])]
         queue: asyncio.Queue[tuple[Process, Any]] = asyncio.Queue()
         for job in jobs:
             queue.put_nowait(job)
@@ -149,116 +156,205 @@ class Burst:
         await asyncio.gather(*(client() for _ in range(12)))
 
 
-async def leader_among(workers: list[Process]) -> Process:
-    async def find() -> Process | None:
-        for worker in workers:
-            if worker.popen.poll() is None and await worker.leads():
-                return worker
-        return None
+class Fleet:
+    """The processes of one test, its polled updates, and what the database says at the end."""
 
-    return await eventually(find, seconds=30)
+    def __init__(
+        self, folder: Path, config: Path, telegram: FakeTelegram, database: str, web_port: int
+    ) -> None:
+        """``web_port``: the first web process's, which the config names as the public URL."""
+        self.folder = folder
+        self.web_port = web_port
+        self.config = config
+        self.telegram = telegram
+        self.db = Database(database)
+        self.processes: list[Process] = []
+        self.polled = 0
 
+    async def start(self, role: str, port: int | None = None) -> Process:
+        process = await start(role, port or free_port(), self.config, self.folder)
+        self.processes.append(process)
+        return process
 
-async def counts(db: Database) -> dict[str, Any]:
-    async with db.reading() as s:
-        notes = Counter(
-            (await s.scalars(select(Message.text).where(Message.internal.is_(True)))).all()
-        )
-        inbound = await s.scalar(
-            select(func.count()).select_from(Message).where(Message.direction == Direction.IN)
-        )
-        unsent = await s.scalar(
-            select(func.count()).select_from(OutboxItem).where(OutboxItem.status != Delivery.SENT)
-        )
-        runs = Counter((await s.scalars(select(DelayedRun.state))).all())
-        retried = set(
-            (
-                await s.scalars(
-                    select(Message.text)
-                    .join(OutboxItem, OutboxItem.message_id == Message.id)
-                    .where(OutboxItem.attempts > 1)
-                )
-            ).all()
-        )
-    return {
-        "notes": notes,
-        "inbound": inbound,
-        "unsent": unsent,
-        "runs": runs,
-        "retried": retried,
-    }
+    def poll_later(self, updates: int) -> None:
+        """Updates of the polled bot, waiting at the fake for the leader to fetch them."""
+        users = [TgUser(900_000 + n, f"Polled {n}") for n in range(POLLED_CHATS)]
+        for n in range(updates):
+            said = self.telegram.text_message(POLLED, users[n % POLLED_CHATS], f"p{n}")
+            self.telegram.push_update(POLLED, said)
+        self.polled = updates
 
+    async def leader(self) -> Process:
+        async def find() -> Process | None:
+            for worker in self.processes:
+                if worker.role == "worker" and worker.popen.poll() is None and await worker.leads():
+                    return worker
+            return None
 
-async def test_a_burst_through_two_web_and_two_workers_killed_midway(
-    tmp_path: Path, database: str, redis_url: str, unique: str, telegram: FakeTelegram
-):
-    web_ports = [free_port(), free_port()]
-    config = write_config(tmp_path, database, redis_url, unique, web_ports[0], telegram.base_url)
-    processes: list[Process] = []
-    db = Database(database)
-    try:
-        webs = [await start("web", port, config, tmp_path) for port in web_ports]
-        processes += webs
-        workers = [await start("worker", free_port(), config, tmp_path) for _ in range(2)]
-        processes += workers
-        polled_users = [TgUser(900_000 + n, f"Polled {n}") for n in range(30)]
-        for n in range(POLLED_UPDATES):
-            telegram.push_update(
-                POLLED, telegram.text_message(POLLED, polled_users[n % 30], f"p{n}")
-            )
+        return await eventually(find, seconds=30)
 
-        burst = Burst(telegram, webs)
-        posting = asyncio.create_task(burst.run())
-        await eventually(lambda: burst.posted >= UPDATES * 0.3, seconds=120)
-        first = await leader_among(workers)
-        first.kill()  # the leader, mid-burst, with runs and sends claimed
-        successor = await leader_among(workers)
-        assert successor is not first
-        workers.append(await start("worker", free_port(), config, tmp_path))
-        processes.append(workers[-1])
-        await eventually(lambda: burst.posted >= UPDATES * 0.7, seconds=120)
-        successor.kill()  # and the next leader too
-        await leader_among(workers)
-        await asyncio.wait_for(posting, 300)
+    async def finished(self, burst: Burst, seconds: float = 600) -> dict[str, Any]:
+        """Wait until every message was noted, every ticket's delayed note written, nothing
+        is left to send or to run; what the database holds then."""
+        expected = {f"seen m{n}" for n in range(len(burst.updates))}
+        expected |= {f"seen p{n}" for n in range(self.polled)}
+        tickets = burst.chats + min(self.polled, POLLED_CHATS)
 
-        expected_notes = {f"seen m{n}" for n in range(UPDATES)} | {
-            f"seen p{n}" for n in range(POLLED_UPDATES)
-        }
-
-        async def finished() -> dict[str, Any] | None:
-            found = await counts(db)
+        async def done() -> dict[str, Any] | None:
+            found = await self.counts()
             seen = {t for t in found["notes"] if t.startswith("seen ")}
             later = [t for t in found["notes"] if t.startswith("later ")]
-            done = (
-                seen == expected_notes
-                and len(later) == CHATS + 30
+            runs = found["runs"]
+            finished = (
+                seen == expected
+                and len(later) == tickets
                 and found["unsent"] == 0
-                and not found["runs"][delays.PENDING] + found["runs"][delays.CLAIMED]
+                and not runs[delays.PENDING] + runs[delays.CLAIMED]
             )
-            return found if done else None
+            return found if finished else None
 
-        found = await eventually(finished, seconds=600)
-    except BaseException:
-        for process in processes:
-            print(f"--- {process.role} on {process.port} ---\n{process.tail()}")
-        raise
-    finally:
-        for process in processes:
+        return await eventually(done, seconds=seconds)
+
+    async def counts(self) -> dict[str, Any]:
+        async with self.db.reading() as s:
+            notes = Counter(
+                (await s.scalars(select(Message.text).where(Message.internal.is_(True)))).all()
+            )
+            inbound = await s.scalar(
+                select(func.count()).select_from(Message).where(Message.direction == Direction.IN)
+            )
+            unsent = await s.scalar(
+                select(func.count())
+                .select_from(OutboxItem)
+                .where(OutboxItem.status != Delivery.SENT)
+            )
+            runs = Counter((await s.scalars(select(DelayedRun.state))).all())
+            retried = set(
+                (
+                    await s.scalars(
+                        select(Message.text)
+                        .join(OutboxItem, OutboxItem.message_id == Message.id)
+                        .where(OutboxItem.attempts > 1)
+                    )
+                ).all()
+            )
+        return {
+            "notes": notes,
+            "inbound": inbound,
+            "unsent": unsent,
+            "runs": runs,
+            "retried": retried,
+        }
+
+    def check_once(self, burst: Burst, found: dict[str, Any]) -> None:
+        """Stored once, done once, sent once (but where a killed worker sent and died)."""
+        assert not found["runs"][delays.FAILED]
+        assert found["inbound"] == len(burst.updates) + self.polled  # the doubles stored once
+        doubled = {text: n for text, n in found["notes"].items() if n != 1}
+        assert doubled == {}
+        replies = Counter(
+            m["text"]
+            for token in (HOOKED, POLLED)
+            for m in self.telegram.sent_messages(token=token)
+        )
+        tickets = burst.chats + min(self.polled, POLLED_CHATS)
+        assert len(replies) == tickets and all(t.startswith("registered #") for t in replies)
+        # A reply goes out twice only where a killed worker had sent it and died before it
+        # could record that (its outbox row was then tried again).
+        twice = {text for text, n in replies.items() if n > 1}
+        assert twice <= found["retried"], twice - found["retried"]
+
+    async def close(self, failed: bool) -> None:
+        for process in self.processes:
+            if failed:
+                print(f"--- {process.role} on {process.port} ---\n{process.tail()}")
             process.stop()
-        await db.close()
+        await self.db.close()
 
-    assert not found["runs"][delays.FAILED]
-    assert found["inbound"] == UPDATES + POLLED_UPDATES  # the updates sent twice stored once
-    doubled = {text: n for text, n in found["notes"].items() if n != 1}
-    assert doubled == {}  # every rule action done once
-    replies = Counter(
-        m["text"]
-        for m in telegram.sent_messages(token=HOOKED) + telegram.sent_messages(token=POLLED)
-    )
-    assert len(replies) == CHATS + 30 and all(t.startswith("registered #") for t in replies)
-    # A reply went out twice only where a killed worker had sent it and died before it could
-    # record that (its outbox row was then tried again).
-    twice = {text for text, n in replies.items() if n > 1}
-    assert twice <= found["retried"], twice - found["retried"]
+
+@pytest.fixture
+async def fleet(tmp_path: Path, database: str, redis_url: str, unique: str, telegram: FakeTelegram):
+    """Processes over the test's database and Redis."""
+    web_port = free_port()
+    config = write_config(tmp_path, database, redis_url, unique, web_port, telegram.base_url)
+    fleet = Fleet(tmp_path, config, telegram, database, web_port)
+    failed = True
+    try:
+        yield fleet
+        failed = False
+    finally:
+        await fleet.close(failed)
+
+
+async def test_a_burst_through_two_web_and_two_workers_killed_midway(fleet: Fleet):
+    webs = [await fleet.start("web", fleet.web_port), await fleet.start("web")]
+    workers = [await fleet.start("worker"), await fleet.start("worker")]
+    fleet.poll_later(300)
+    burst = Burst(fleet.telegram, webs, updates=5_000, chats=250, twice=300)
+    posting = asyncio.create_task(burst.run())
+    await eventually(lambda: burst.posted >= 1_500, seconds=120)
+    first = await fleet.leader()
+    first.kill()  # the leader, mid-burst, with runs and sends claimed
+    successor = await fleet.leader()
+    assert successor is not first and successor in workers
+    await fleet.start("worker")  # a replacement, as a process manager would start
+    await eventually(lambda: burst.posted >= 3_500, seconds=120)
+    successor.kill()  # and the next leader too
+    await fleet.leader()
+    await asyncio.wait_for(posting, 300)
+    found = await fleet.finished(burst)
+    fleet.check_once(burst, found)
     assert all(status == 0 or status >= 500 for status in burst.refused)
-    assert telegram.too_many_requests == 0  # the workers kept the bots' limits together
+    assert fleet.telegram.too_many_requests == 0  # the workers kept the bots' limits together
+
+
+@pytest.mark.parametrize("server", ["redis", "database"])
+async def test_a_server_away_for_seconds_during_a_burst(
+    tmp_path: Path,
+    database: str,
+    redis_url: str,
+    unique: str,
+    telegram: FakeTelegram,
+    server: str,
+):
+    """Redis away: webhooks keep storing and answering 200, processing resumes. The database
+    away: webhooks answer 5xx (the platform tries again) and nothing is acknowledged that was
+    not stored."""
+    target = (make_url(redis_url).port or 6379) if server == "redis" else 5432
+    proxy = TcpProxy(target)
+    await proxy.mend()
+    redis, db_url = redis_url, database
+    if server == "redis":
+        redis = f"redis://127.0.0.1:{proxy.port}/0"
+    else:
+        db_url = make_url(database).set(port=proxy.port).render_as_string(hide_password=False)
+    web_port = free_port()
+    config = write_config(tmp_path, db_url, redis, unique, web_port, telegram.base_url)
+    fleet = Fleet(tmp_path, config, telegram, database, web_port)
+    failed = True
+    try:
+        webs = [await fleet.start("web", web_port), await fleet.start("web")]
+        await fleet.start("worker")
+        await fleet.start("worker")
+        fleet.poll_later(100)
+        burst = Burst(telegram, webs, updates=1_500, chats=100, twice=100)
+        posting = asyncio.create_task(burst.run())
+        await eventually(lambda: burst.posted >= 400, seconds=120)
+        await proxy.cut()
+        at_cut = burst.posted
+        await asyncio.sleep(5)
+        during = burst.posted - at_cut
+        refused_during = list(burst.refused)
+        await proxy.mend()
+        await asyncio.wait_for(posting, 300)
+        found = await fleet.finished(burst)
+        failed = False
+    finally:
+        await fleet.close(failed)
+        if proxy.up:
+            await proxy.cut()
+    fleet.check_once(burst, found)
+    if server == "redis":
+        assert burst.refused == [] and during > 0  # taken and stored all along
+    else:
+        assert refused_during and all(s == 0 or s >= 500 for s in burst.refused)
