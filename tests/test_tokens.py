@@ -132,7 +132,7 @@ async def test_issued_tokens_are_long_random_and_unrelated(svc: Running):
         assert bits_per_character(tokens) > 5.8, kind  # 6 for uniform random URL-safe text
         for one, next_one in pairwise(tokens):  # no counter, no sequence
             same = sum(a == b for a, b in zip(one, next_one, strict=False))
-            assert same <= len(one) // 4, (kind, one, next_one)
+            assert same <= len(one) // 3, (kind, one, next_one)  # random: 1 in 64 a place
     assert ratings[0] != again and ratings[0][:8] != again[:8]
 
 
