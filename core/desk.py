@@ -99,10 +99,10 @@ class Desk:
         """A customer's button press; raises ButtonRefused for a forged or foreign one."""
         return await self._run(presses.press, pressed)
 
-    async def press_link(self, button_id: str) -> Received:
+    async def press_link(self, button_id: str, allow_change: bool) -> Received:
         """A press by link (email): the button's id alone is the authority
         (see ``presses.press_link``); NotFound for an unknown one."""
-        return await self._run(presses.press_link, button_id)
+        return await self._run(presses.press_link, button_id, allow_change)
 
     async def press_link_page(self, button_id: str) -> presses.Linked:
         """What a press link's page shows; NotFound for an unknown button."""

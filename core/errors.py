@@ -6,7 +6,8 @@
     ├── InvalidTransition   a status change the ticket's lifecycle does not allow
     ├── InvalidInput        empty text, a bad button, an unknown agent in an assignment
     └── ButtonRefused       a press that is unknown, forged, or from someone else's chat,
-                            or answers a rating request that expired
+                            answers a rating request that expired, or by link changes a
+                            rating the public page may not change
 
 Messages say what was asked and what would have been allowed, so the web layer can show
 them to the user as they are.

@@ -68,12 +68,18 @@ async def _button(session: AsyncSession, button_id: str) -> Button | None:
     return await session.get(Button, button_id)
 
 
-async def press_link(work: Work, button_id: str) -> Received:
+async def press_link(work: Work, button_id: str, allow_change: bool) -> Received:
     """A press by link: the button's id, unguessable, is the authority; the press counts in
-    the chat (ticket and inbox) the button was sent to, as a press there would."""
+    the chat (ticket and inbox) the button was sent to, as a press there would. With
+    ``allow_change`` false (the public page's setting), a rating button's link changes no
+    rating its request already has, as the page would not."""
     button = await _button(work.session, button_id)
     if button is None:
         raise NotFound(_UNKNOWN_LINK)
+    if not allow_change and button.rating_request_id is not None:
+        asked = await work.session.get(RatingRequest, button.rating_request_id)
+        if asked is not None and asked.answered_at is not None:
+            raise ButtonRefused("this rating is already given and cannot be changed", "rate.locked")
     ticket = await work.session.get(Ticket, button.ticket_id)
     assert ticket is not None, "a button's ticket always exists"
     inbox = work.inboxes.of(ticket)

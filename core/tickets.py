@@ -99,7 +99,7 @@ async def reply(
         created_at=work.now,
         buttons=[
             ButtonRow(
-                id=secrets.token_urlsafe(9),
+                id=secrets.token_urlsafe(16),
                 ticket_id=ticket.id,
                 identity_id=ticket.identity_id,
                 position=i,

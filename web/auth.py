@@ -113,7 +113,8 @@ async def _check_csrf(request: web.Request, session_token: str | None) -> None:
         given = str((await request.post()).get("csrf", ""))
     session = await session_of(request) if session_token else None
     expected = session.csrf_token if session else request.cookies.get(ANON_CSRF_COOKIE)
-    if not given or not expected or not hmac.compare_digest(given, expected):
+    # Compared as bytes: compare_digest refuses str with non-ASCII in it (a TypeError, a 500).
+    if not given or not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         raise web.HTTPForbidden(
             text="the form's security token is missing or stale; reload the page and try again"
         )

@@ -32,14 +32,14 @@ async def show(request: web.Request) -> web.Response:
 
 
 async def press(request: web.Request) -> web.Response:
-    desk = request.app[STATE].desk
+    state = request.app[STATE]
     button_id = request.match_info["button"]
     try:
         linked = await _linked(request)
-        await desk.press_link(button_id)
+        await state.desk.press_link(button_id, state.config.ratings.public_page_allows_change)
     except NotFound:
         return await not_found(request)
-    except ButtonRefused as exc:  # e.g. a rating request that expired
+    except ButtonRefused as exc:  # e.g. a rating request that expired, or a locked rating
         return await _render(request, linked, status=403, refused=exc)
     if linked.rating_token is not None:
         return redirect(f"/rate/{quote(linked.rating_token)}")

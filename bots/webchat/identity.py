@@ -24,6 +24,8 @@ def visitor_of(secret: bytes, inbox: str, cookie: str | None) -> str | None:
     if not cookie or cookie.count(".") != 1:
         return None
     visitor, signature = cookie.split(".")
-    if not visitor or not hmac.compare_digest(signature, _sign(secret, inbox, visitor)):
+    # Compared as bytes: compare_digest refuses str with non-ASCII in it (a TypeError, a 500).
+    expected = _sign(secret, inbox, visitor).encode()
+    if not visitor or not hmac.compare_digest(signature.encode(), expected):
         return None
     return visitor
