@@ -549,7 +549,7 @@ def _anchor_paths(config: Config) -> Config:
         update={
             "rules_dir": rules,
             "surveys_dir": surveys,
-            "database": DatabaseConfig(url=url),
+            "database": config.database.model_copy(update={"url": url}),
             "inbox": [_anchor_ca_files(inbox, base) for inbox in config.inbox],
         }
     )

@@ -27,6 +27,13 @@ def test_defaults_make_a_working_config(tmp_path: Path):
     assert config.web.base_url == "http://127.0.0.1:8080"
 
 
+def test_the_database_pool_and_a_relative_sqlite_file_both_hold(tmp_path: Path):
+    raw = {"database": {"url": "sqlite+aiosqlite:///data/o.db", "pool_size": 4, "max_overflow": 2}}
+    database = parse_config(raw, source="x", base_dir=tmp_path).database
+    assert database.url == f"sqlite+aiosqlite:///{tmp_path}/data/o.db"
+    assert (database.pool_size, database.max_overflow) == (4, 2)
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
