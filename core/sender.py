@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import adapt, events, metrics, outbox
 from core.bus import EventBus
@@ -219,18 +220,14 @@ class Sender:
         return first
 
     async def _part_sent(self, claimed: outbox.Claimed, count: int, first: Sent) -> None:
-        item = claimed.item
         async with self._db.transaction() as session:
-            changed = await session.execute(
-                update(OutboxItem)
-                .where(
-                    OutboxItem.id == item.id,
-                    OutboxItem.status == Delivery.SENDING,
-                    OutboxItem.attempts == item.attempts,
-                )
-                .values(parts_sent=count, platform_message_id=first.platform_message_id)
+            ours = await _update_if_ours(
+                session,
+                claimed.item,
+                parts_sent=count,
+                platform_message_id=first.platform_message_id,
             )
-        if changed.rowcount == 0:  # type: ignore[attr-defined]
+        if not ours:
             raise TakenOver()
 
     async def _put_back(self, claimed: outbox.Claimed, at: datetime) -> None:
@@ -345,18 +342,10 @@ class Sender:
         """Record the attempt's outcome; ``note`` tells the agents in the ticket (internal)."""
         item = claimed.item
         async with self._db.transaction() as session:
-            changed = await session.execute(
-                update(OutboxItem)
-                .where(
-                    OutboxItem.id == item.id,
-                    OutboxItem.status == Delivery.SENDING,
-                    OutboxItem.attempts == item.attempts,
-                )
-                .values(**values)
-            )
-            if note and changed.rowcount:  # type: ignore[attr-defined]
+            ours = await _update_if_ours(session, item, **values)
+            if note and ours:
                 await outbox.system_note(session, item.message_id, note, self._clock())
-        if changed.rowcount == 0:  # type: ignore[attr-defined]
+        if not ours:
             log.warning("outbox %s was taken over by another sender meanwhile", item.id)
             return
         await self._bus.publish(
@@ -373,6 +362,21 @@ class Sender:
                 )
             ]
         )
+
+
+async def _update_if_ours(session: AsyncSession, item: OutboxItem, **values: object) -> bool:
+    """Update a claimed row unless another sender took it over meanwhile (its lease ran out:
+    the row moved on from this attempt); whether it was updated."""
+    changed = await session.execute(
+        update(OutboxItem)
+        .where(
+            OutboxItem.id == item.id,
+            OutboxItem.status == Delivery.SENDING,
+            OutboxItem.attempts == item.attempts,
+        )
+        .values(**values)
+    )
+    return bool(changed.rowcount)  # type: ignore[attr-defined]
 
 
 def by_recipient(rows: Iterable[outbox.Claimed]) -> dict[Recipient, list[outbox.Claimed]]:
