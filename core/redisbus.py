@@ -6,9 +6,11 @@ the stream from where it joined and hands each event to its plain subscribers; t
 consumer groups of the stream, read by the leader only (``consume``), each event acknowledged
 once its group's handlers returned. An event whose handler failed stays pending and is tried
 again (``attempts`` times in all, then given up with an error in the log); one left pending by a
-process that died is claimed after ``orphaned_after`` by whoever consumes the group. Handlers
-must therefore be idempotent: an event can come twice, never not at all once it is in the
-stream.
+process that died is claimed after ``orphaned_after`` by whoever consumes the group. A handled
+event is marked done (for a day) in the same Redis transaction that acknowledges it, and a
+group does not handle a marked event again (a publish whose answer was lost is sent again, so
+the stream may hold an event twice): an event's handler runs twice only if its process died
+between the handler's end and that transaction, or took longer than ``orphaned_after``.
 
 Redis going away loses nothing the database holds (tickets, messages and rule runs are
 written there first): events published meanwhile wait in memory (``backlog`` at most) and go
@@ -42,6 +44,7 @@ _FIELD = b"event"
 _BATCH = 200
 _BLOCK_MS = 1000
 _RETRY_AT_MOST = 10.0  # seconds between tries while Redis is away
+_DONE_KEPT = 24 * 3600  # seconds a handled event of a group stays marked
 
 
 def consumer_name() -> str:
@@ -255,10 +258,17 @@ class RedisBus:
                 await self._redis.xack(self._stream, group, entry_id)
                 continue
             event = decode(fields[_FIELD])
+            done = f"{self._stream}:done:{group}:{event.id}"
+            if await self._redis.exists(done):  # in the stream twice, or handled by a rival
+                await self._redis.xack(self._stream, group, entry_id)
+                continue
             results = [await deliver(member, event) for member in list(members)]
             if all(results):
                 self._failures.pop(entry_id, None)
-                await self._redis.xack(self._stream, group, entry_id)
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.set(done, 1, ex=_DONE_KEPT)
+                    pipe.xack(self._stream, group, entry_id)
+                    await pipe.execute()
                 continue
             tries = self._failures.get(entry_id, 0) + 1
             if tries >= self._attempts:

@@ -1,5 +1,5 @@
-"""Web and worker processes over one PostgreSQL and one Redis, under bursts of Telegram
-updates, while workers die (SIGKILL, the leader among them), Redis goes away or the database
+"""Web and worker processes over one PostgreSQL and one Redis, under bursts of Telegram and
+VK updates, while workers die (SIGKILL, the leader among them), Redis goes away or the database
 does: every message is stored once, every rule action done once, every reply sent once, and
 the lead moves on.
 
@@ -28,6 +28,7 @@ from core.db import Database
 from core.models import DelayedRun, Delivery, Direction, Message, OutboxItem
 from tests.databases import throwaway_url
 from tests.fakes.telegram import FakeTelegram, TgUser
+from tests.fakes.vk import FakeVk, VkUser
 from tests.processes import Process, start
 from tests.redis_server import redis_url, unique
 from tests.tcp_proxy import TcpProxy
@@ -40,6 +41,9 @@ HOOKED = "700000001:AAE" + "h" * 32
 POLLED = "700000002:AAE" + "p" * 32
 SECRET = "webhook-secret-0123456789"
 POLLED_CHATS = 30
+VK_TOKEN = "vk1." + "s" * 60
+VK_GROUP = 218_000_777
+VK_SECRET = "CallbackSecret77"
 RULES = """
 [[rule]]
 id = "seen"
@@ -71,8 +75,14 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
         yield fake
 
 
+@pytest.fixture
+async def vk() -> AsyncIterator[FakeVk]:
+    async with FakeVk(VK_TOKEN, VK_GROUP, secret=VK_SECRET) as fake:
+        yield fake
+
+
 def write_config(
-    folder: Path, database: str, redis: str, space: str, web_port: int, api: str
+    folder: Path, database: str, redis: str, space: str, web_port: int, api: str, vk_api: str
 ) -> Path:
     (folder / "rules").mkdir()
     (folder / "rules" / "10-load.toml").write_text(RULES)
@@ -87,6 +97,15 @@ def write_config(
             "api_server": api,
         },
         {"name": "polled", "channel": "telegram", "token": POLLED, "api_server": api},
+        {
+            "name": "vk",
+            "channel": "vk",
+            "token": VK_TOKEN,
+            "group_id": VK_GROUP,
+            "secret": VK_SECRET,
+            "confirmation": "c0nf1rm",
+            "api_url": vk_api,
+        },
     ]
     lines = [
         'locale = "en"',
@@ -106,45 +125,66 @@ def write_config(
     return path
 
 
+# One update as a platform posts it: the webhook's path, its headers, its body.
+Post = tuple[str, dict[str, str], Any]
+
+
 class Burst:
-    """``updates`` messages of the webhook bot from ``chats`` customers, posted to the web
-    processes by several clients, the first ``twice`` of them again at the other process.
-    A refused or broken post is tried again, as Telegram does."""
+    """``updates`` messages from ``chats`` customers, posted to the web processes by several
+    clients as the platforms' webhooks, every tenth one a VK Callback API event and the rest
+    Telegram updates; the first ``twice`` of them again at the other process. A refused or
+    broken post is tried again, as the platforms do."""
 
     def __init__(
-        self, telegram: FakeTelegram, webs: list[Process], updates: int, chats: int, twice: int
+        self,
+        telegram: FakeTelegram,
+        vk: FakeVk,
+        webs: list[Process],
+        updates: int,
+        chats: int,
+        twice: int,
     ) -> None:
         users = [TgUser(800_000 + n, f"Customer {n}") for n in range(chats)]
-        self.updates = [
-            {"update_id": 1 + n, **telegram.text_message(HOOKED, users[n % chats], f"m{n}")}
-            for n in range(updates)
-        ]
-        self.chats = chats
+        self.vk_users = [vk.add_user(VkUser(600_000 + n, f"Vk {n}")) for n in range(chats // 10)]
+        self.posts: list[Post] = []
+        self.texts: list[str] = []
+        for n in range(updates):
+            if n % 10 == 9:
+                event = dict(vk.message_new(self.vk_users[n // 10 % len(self.vk_users)], f"v{n}"))
+                event["secret"] = VK_SECRET
+                self.posts.append(("/webhooks/vk/vk", {}, event))
+                self.texts.append(f"v{n}")
+            else:
+                said = telegram.text_message(HOOKED, users[n % chats], f"m{n}")
+                headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+                update = {"update_id": n + 1, **said}
+                self.posts.append(("/webhooks/telegram/hooked", headers, update))
+                self.texts.append(f"m{n}")
+        self.chats = chats + len(self.vk_users)
         self.webs = webs
         self.twice = twice
         self.posted = 0
         self.refused: list[int] = []  # statuses; 0: the connection broke
 
-    async def post(self, session: aiohttp.ClientSession, web: Process, update: Any) -> None:
-        url = f"{web.url}/webhooks/telegram/hooked"
-        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async def post(self, session: aiohttp.ClientSession, web: Process, post: Post) -> None:
+        path, headers, body = post
         for _ in range(60):
             try:
-                async with session.post(url, json=update, headers=headers) as answer:
-                    if answer.status == 200:
+                async with session.post(f"{web.url}{path}", json=body, headers=headers) as got:
+                    if got.status == 200:
                         self.posted += 1
                         return
-                    self.refused.append(answer.status)
+                    self.refused.append(got.status)
             except aiohttp.ClientConnectionError:
                 self.refused.append(0)
             await asyncio.sleep(0.5)
-        raise AssertionError(f"update {update['update_id']} was never taken")
+        raise AssertionError(f"{path} {body} was never taken")
 
     async def run(self) -> None:
         n = len(self.webs)
-        jobs = [(self.webs[i % n], u) for i, u in enumerate(self.updates)]
-        jobs += [(self.webs[(i + 1) % n], u) for i, u in enumerate(self.updates[: self.twice])]
-        queue: asyncio.Queue[tuple[Process, Any]] = asyncio.Queue()
+        jobs = [(self.webs[i % n], p) for i, p in enumerate(self.posts)]
+        jobs += [(self.webs[(i + 1) % n], p) for i, p in enumerate(self.posts[: self.twice])]
+        queue: asyncio.Queue[tuple[Process, Post]] = asyncio.Queue()
         for job in jobs:
             queue.put_nowait(job)
 
@@ -160,13 +200,20 @@ class Fleet:
     """The processes of one test, its polled updates, and what the database says at the end."""
 
     def __init__(
-        self, folder: Path, config: Path, telegram: FakeTelegram, database: str, web_port: int
+        self,
+        folder: Path,
+        config: Path,
+        telegram: FakeTelegram,
+        vk: FakeVk,
+        database: str,
+        web_port: int,
     ) -> None:
         """``web_port``: the first web process's, which the config names as the public URL."""
         self.folder = folder
         self.web_port = web_port
         self.config = config
         self.telegram = telegram
+        self.vk = vk
         self.db = Database(database)
         self.processes: list[Process] = []
         self.polled = 0
@@ -196,7 +243,7 @@ class Fleet:
     async def finished(self, burst: Burst, seconds: float = 600) -> dict[str, Any]:
         """Wait until every message was noted, every ticket's delayed note written, nothing
         is left to send or to run; what the database holds then."""
-        expected = {f"seen m{n}" for n in range(len(burst.updates))}
+        expected = {f"seen {text}" for text in burst.texts}
         expected |= {f"seen p{n}" for n in range(self.polled)}
         tickets = burst.chats + min(self.polled, POLLED_CHATS)
 
@@ -249,7 +296,7 @@ class Fleet:
     def check_once(self, burst: Burst, found: dict[str, Any]) -> None:
         """Stored once, done once, sent once (but where a killed worker sent and died)."""
         assert not found["runs"][delays.FAILED]
-        assert found["inbound"] == len(burst.updates) + self.polled  # the doubles stored once
+        assert found["inbound"] == len(burst.texts) + self.polled  # the doubles stored once
         doubled = {text: n for text, n in found["notes"].items() if n != 1}
         assert doubled == {}
         replies = Counter(
@@ -257,6 +304,7 @@ class Fleet:
             for token in (HOOKED, POLLED)
             for m in self.telegram.sent_messages(token=token)
         )
+        replies.update(m.text for u in burst.vk_users for m in self.vk.sent_to(u.id))
         tickets = burst.chats + min(self.polled, POLLED_CHATS)
         assert len(replies) == tickets and all(t.startswith("registered #") for t in replies)
         # A reply goes out twice only where a killed worker had sent it and died before it
@@ -273,11 +321,19 @@ class Fleet:
 
 
 @pytest.fixture
-async def fleet(tmp_path: Path, database: str, redis_url: str, unique: str, telegram: FakeTelegram):
+async def fleet(
+    tmp_path: Path,
+    database: str,
+    redis_url: str,
+    unique: str,
+    telegram: FakeTelegram,
+    vk: FakeVk,
+):
     """Processes over the test's database and Redis."""
     web_port = free_port()
-    config = write_config(tmp_path, database, redis_url, unique, web_port, telegram.base_url)
-    fleet = Fleet(tmp_path, config, telegram, database, web_port)
+    apis = (telegram.base_url, vk.base_url)
+    config = write_config(tmp_path, database, redis_url, unique, web_port, *apis)
+    fleet = Fleet(tmp_path, config, telegram, vk, database, web_port)
     failed = True
     try:
         yield fleet
@@ -290,7 +346,7 @@ async def test_a_burst_through_two_web_and_two_workers_killed_midway(fleet: Flee
     webs = [await fleet.start("web", fleet.web_port), await fleet.start("web")]
     workers = [await fleet.start("worker"), await fleet.start("worker")]
     fleet.poll_later(300)
-    burst = Burst(fleet.telegram, webs, updates=5_000, chats=250, twice=300)
+    burst = Burst(fleet.telegram, fleet.vk, webs, updates=5_000, chats=250, twice=300)
     posting = asyncio.create_task(burst.run())
     await eventually(lambda: burst.posted >= 1_500, seconds=120)
     first = await fleet.leader()
@@ -315,6 +371,7 @@ async def test_a_server_away_for_seconds_during_a_burst(
     redis_url: str,
     unique: str,
     telegram: FakeTelegram,
+    vk: FakeVk,
     server: str,
 ):
     """Redis away: webhooks keep storing and answering 200, processing resumes. The database
@@ -329,15 +386,15 @@ async def test_a_server_away_for_seconds_during_a_burst(
     else:
         db_url = make_url(database).set(port=proxy.port).render_as_string(hide_password=False)
     web_port = free_port()
-    config = write_config(tmp_path, db_url, redis, unique, web_port, telegram.base_url)
-    fleet = Fleet(tmp_path, config, telegram, database, web_port)
+    config = write_config(tmp_path, db_url, redis, unique, web_port, telegram.base_url, vk.base_url)
+    fleet = Fleet(tmp_path, config, telegram, vk, database, web_port)
     failed = True
     try:
         webs = [await fleet.start("web", web_port), await fleet.start("web")]
         await fleet.start("worker")
         await fleet.start("worker")
         fleet.poll_later(100)
-        burst = Burst(telegram, webs, updates=1_500, chats=100, twice=100)
+        burst = Burst(telegram, vk, webs, updates=1_500, chats=100, twice=100)
         posting = asyncio.create_task(burst.run())
         await eventually(lambda: burst.posted >= 400, seconds=120)
         await proxy.cut()

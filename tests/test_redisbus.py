@@ -176,3 +176,19 @@ async def test_a_notice_reaches_every_process_once(unique: str):
             await eventually(lambda: heard["a"] and heard["b"])
             await asyncio.sleep(0.3)
     assert heard == {"a": [{"loop": "rules"}], "b": [{"loop": "rules"}]}
+
+
+async def test_an_event_in_the_stream_twice_is_handled_once_by_a_group(unique: str):
+    """A publish whose answer was lost is sent again: the stream then holds the event twice."""
+    handled: list[Event] = []
+    seen: list[Event] = []
+    async with process(unique) as a:
+        a.subscribe(recorder(handled), group="mirror")
+        a.subscribe(recorder(seen))
+        async with loops(a, consume=True):
+            once = event(1)
+            await a.publish([once])
+            await a.publish([once, event(2)])
+            await eventually(lambda: len(seen) == 3)
+            await asyncio.sleep(0.5)
+    assert [e.ticket_id for e in handled] == [1, 2]
