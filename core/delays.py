@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.db import Database, insert_for
 from core.events import Event
@@ -137,8 +138,11 @@ async def cancel(session: AsyncSession, ticket_id: int, event_name: str, now: da
     return len(ids)
 
 
-async def claim(db: Database, now: datetime, lease: timedelta, limit: int = 100) -> list[Due]:
-    """Take up to ``limit`` runs that are due (or whose claimer's lease ran out).
+async def claim(
+    db: Database, now: datetime, lease: timedelta, by: str, limit: int = 100
+) -> list[Due]:
+    """Take up to ``limit`` runs that are due (or whose claimer's lease ran out) for the
+    runner named ``by``: only it can end, renew or release them (see ``mark``).
 
     A ticket's runs fire in order, whichever process takes them: only the earliest unfinished
     run of a ticket is taken, and none of a ticket whose earlier run someone holds. The
@@ -196,7 +200,7 @@ async def claim(db: Database, now: datetime, lease: timedelta, limit: int = 100)
                     (DelayedRun.state == CLAIMED) & (DelayedRun.claimed_until < now),
                 ),
             )
-            .values(state=CLAIMED, claimed_until=now + lease)
+            .values(state=CLAIMED, claimed_until=now + lease, claimed_by=by)
             .returning(
                 DelayedRun.id,
                 DelayedRun.rule_id,
@@ -210,38 +214,49 @@ async def claim(db: Database, now: datetime, lease: timedelta, limit: int = 100)
         return sorted((Due(*row) for row in claimed), key=lambda d: (d.due_at, d.id))
 
 
-async def finish(db: Database, run_id: int, state: str, now: datetime) -> None:
+class TakenOver(Exception):
+    """The run is no longer this runner's: its lease ran out and another runner took it."""
+
+
+async def finish(db: Database, run_id: int, state: str, now: datetime, by: str) -> None:
     async with db.transaction() as session:
-        await mark(session, run_id, state, now)
+        await mark(session, run_id, state, now, by)
 
 
-async def mark(session: AsyncSession, run_id: int, state: str, now: datetime) -> None:
-    """End a claimed run in the caller's transaction (with the actions it did)."""
-    await session.execute(
+async def mark(session: AsyncSession, run_id: int, state: str, now: datetime, by: str) -> None:
+    """End a run ``by`` holds, in the caller's transaction (with the actions it did); raises
+    TakenOver, so that the transaction is undone, when another runner holds it now."""
+    ended = await session.execute(
         update(DelayedRun)
-        .where(DelayedRun.id == run_id, DelayedRun.state == CLAIMED)
+        .where(DelayedRun.id == run_id, _held_by(by))
         .values(state=state, finished_at=now, claimed_until=None)
     )
+    if not ended.rowcount:  # type: ignore[attr-defined]
+        raise TakenOver(f"rule run {run_id} was taken over by another runner")
 
 
-async def renew(db: Database, run_ids: Sequence[int], until: datetime) -> None:
-    """Extend the lease on runs still being worked on, so no one takes them over."""
+async def renew(db: Database, run_ids: Sequence[int], until: datetime, by: str) -> None:
+    """Extend the lease on runs ``by`` still works on, so no one takes them over."""
     async with db.transaction() as session:
         await session.execute(
             update(DelayedRun)
-            .where(DelayedRun.id.in_(run_ids), DelayedRun.state == CLAIMED)
+            .where(DelayedRun.id.in_(run_ids), _held_by(by))
             .values(claimed_until=until)
         )
 
 
-async def release(db: Database, run_ids: Sequence[int]) -> None:
-    """Hand claimed runs that were not started back, for any runner to take now."""
+async def release(db: Database, run_ids: Sequence[int], by: str) -> None:
+    """Hand runs ``by`` claimed and did not start back, for any runner to take now."""
     async with db.transaction() as session:
         await session.execute(
             update(DelayedRun)
-            .where(DelayedRun.id.in_(run_ids), DelayedRun.state == CLAIMED)
-            .values(state=PENDING, claimed_until=None)
+            .where(DelayedRun.id.in_(run_ids), _held_by(by))
+            .values(state=PENDING, claimed_until=None, claimed_by=None)
         )
+
+
+def _held_by(by: str) -> ColumnElement[bool]:
+    return (DelayedRun.state == CLAIMED) & (DelayedRun.claimed_by == by)
 
 
 async def purge(db: Database, before: datetime) -> int:

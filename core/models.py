@@ -318,6 +318,7 @@ class DelayedRun(Base):
     # How many rule runs led to the event: a run's own events are one deeper (loop guard).
     depth: Mapped[int] = mapped_column(Integer, default=0)
     claimed_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(40))  # the runner holding it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
 

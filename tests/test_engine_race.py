@@ -121,7 +121,7 @@ async def test_a_ticket_s_later_run_waits_while_another_process_holds_an_earlier
         await desk.receive(Inbound(inbox="web", external_id="c", text="second"))
         # another process claims the ticket's first run and is slow to fire it: it gets
         # that one only, and this engine gets none of the ticket's later runs meanwhile
-        held = await delays.claim(db, clock(), timedelta(minutes=1), limit=10)
+        held = await delays.claim(db, clock(), timedelta(minutes=1), "rival", limit=10)
         assert [d.event_name for d in held] == ["ticket.created"]
         assert await engine.fire_due() == 0
     async with db.reading() as s:

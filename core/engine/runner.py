@@ -15,6 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -71,6 +74,7 @@ class Engine:
         self._flushed = clock()
         self._stopping = False
         self._sla = sla
+        self.name = f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def wake(self) -> None:
         """A run due now was committed: claim without waiting for the next poll."""
@@ -129,7 +133,7 @@ class Engine:
         self._stopping = True
         waiting = list(self._held - self._started)
         if waiting:
-            await delays.release(self._db, waiting)
+            await delays.release(self._db, waiting, self.name)
             self._held.difference_update(waiting)
         workers = list(self._workers)
         if workers:
@@ -140,7 +144,7 @@ class Engine:
                 await asyncio.wait(late)
                 log.warning("%d rule run(s) cut short at stop; they will run again", len(late))
         if self._held:
-            await delays.release(self._db, list(self._held))
+            await delays.release(self._db, list(self._held), self.name)
             self._held.clear()
         with contextlib.suppress(Exception):
             await self._flush_stats()
@@ -153,7 +157,7 @@ class Engine:
         if room <= 0:
             return 0
         claiming = asyncio.ensure_future(
-            delays.claim(self._db, self._clock(), self._lease, limit=room)
+            delays.claim(self._db, self._clock(), self._lease, self.name, limit=room)
         )
         try:
             due = await asyncio.shield(claiming)
@@ -202,14 +206,17 @@ class Engine:
             try:
                 async with self._desk.together(depth=due.depth + 1) as unit:
                     state = await self._execute(due, unit, later)
-                    await delays.mark(unit.session, due.id, state, unit.now)
+                    await delays.mark(unit.session, due.id, state, unit.now, self.name)
+            except delays.TakenOver as exc:  # its lease ran out first: all it did is undone
+                log.warning("%s; what it did here was undone", exc)
+                return
             except Exception as exc:
                 if transient(exc):  # a deadlock, a lost connection: the run goes back, whole
                     log.warning("rule run %s is tried again: %s", due.id, type(exc).__name__)
-                    await delays.release(self._db, [due.id])
+                    await delays.release(self._db, [due.id], self.name)
                     return
                 log.exception("rule run %s (%s on %s) failed", due.id, due.rule_id, due.event_name)
-                await delays.finish(self._db, due.id, delays.FAILED, self._clock())
+                await delays.finish(self._db, due.id, delays.FAILED, self._clock(), self.name)
                 return
             await self._performer.after_commit(later)
 
@@ -279,7 +286,8 @@ class Engine:
             await asyncio.sleep(self._lease.total_seconds() / 3)
             try:
                 if self._held:
-                    await delays.renew(self._db, list(self._held), self._clock() + self._lease)
+                    until = self._clock() + self._lease
+                    await delays.renew(self._db, list(self._held), until, self.name)
                 now = self._clock()
                 if purged_at is None or now - purged_at > _PURGE_EVERY:
                     purged_at = now
