@@ -210,16 +210,16 @@ async def claim(db: Database, now: datetime, lease: timedelta, limit: int = 100)
         return sorted((Due(*row) for row in claimed), key=lambda d: (d.due_at, d.id))
 
 
-async def finish(db: Database, run_id: int, state: str, now: datetime) -> None:
+async def finish(db: Database, run_ids: Sequence[int], state: str, now: datetime) -> None:
     async with db.transaction() as session:
-        await mark(session, run_id, state, now)
+        await mark(session, run_ids, state, now)
 
 
-async def mark(session: AsyncSession, run_id: int, state: str, now: datetime) -> None:
-    """End a claimed run in the caller's transaction (with the actions it did)."""
+async def mark(session: AsyncSession, run_ids: Sequence[int], state: str, now: datetime) -> None:
+    """End claimed runs in the caller's transaction (with the actions they did)."""
     await session.execute(
         update(DelayedRun)
-        .where(DelayedRun.id == run_id, DelayedRun.state == CLAIMED)
+        .where(DelayedRun.id.in_(run_ids), DelayedRun.state == CLAIMED)
         .values(state=state, finished_at=now, claimed_until=None)
     )
 

@@ -51,7 +51,7 @@ async def test_a_run_is_claimed_when_due_and_only_then(db: Database, ticket_id: 
     assert (due.rule_id, due.event_name, due.event_data) == ("rate", TICKET_CLOSED, event.data)
     held = event.occurred_at + timedelta(hours=2) + LEASE / 2
     assert await delays.claim(db, held, LEASE) == []  # its claimer still holds it
-    await delays.finish(db, due.id, delays.DONE, utcnow())
+    await delays.finish(db, [due.id], delays.DONE, utcnow())
     assert await next_due(db) is None
     assert await delays.claim(db, held + timedelta(days=1), LEASE) == []  # done: never again
 
@@ -87,7 +87,7 @@ async def test_a_ticket_s_runs_are_claimed_one_at_a_time_in_order(db: Database, 
     [due] = await delays.claim(db, later, LEASE)
     assert due.rule_id == "earlier"
     assert await delays.claim(db, later, LEASE) == []  # the next waits for this one
-    await delays.finish(db, due.id, delays.DONE, later)
+    await delays.finish(db, [due.id], delays.DONE, later)
     [after] = await delays.claim(db, later, LEASE)
     assert after.rule_id == "rate"
 
@@ -120,9 +120,9 @@ async def test_purge_deletes_only_runs_that_ended_long_enough_ago(db: Database, 
         await schedule(db, event, timedelta(0))
     start = utcnow()
     [first] = await delays.claim(db, start, LEASE)  # one at a time: they share a ticket
-    await delays.finish(db, first.id, delays.DONE, start - timedelta(days=8))
+    await delays.finish(db, [first.id], delays.DONE, start - timedelta(days=8))
     [second] = await delays.claim(db, start, LEASE)
-    await delays.finish(db, second.id, delays.SKIPPED, start)
+    await delays.finish(db, [second.id], delays.SKIPPED, start)
     [third] = await delays.claim(db, start, LEASE)
     await delays.release(db, [third.id])
     assert await delays.purge(db, start - timedelta(days=7)) == 1
