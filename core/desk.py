@@ -70,13 +70,14 @@ class Desk:
         self._before_commit.append(hook)
 
     @asynccontextmanager
-    async def together(self, depth: int) -> AsyncIterator[Unit]:
+    async def together(self, depth: int, savepoints: bool = True) -> AsyncIterator[Unit]:
         """One transaction for several units of work done for the rules, each in a savepoint
         (a failing one is undone alone, and raises to the caller); their events are
-        ``depth`` deep and go out after the commit."""
+        ``depth`` deep and go out after the commit. Without ``savepoints`` (much cheaper)
+        a failing unit raises ``Undone``, which only undoing the whole transaction answers."""
         with bound():
             async with self.db.transaction() as session:
-                unit = Unit(self, session, self.clock(), depth)
+                unit = Unit(self, session, self.clock(), depth, savepoints)
                 yield unit
             await self._published(unit.works)
 
@@ -241,18 +242,29 @@ class Desk:
             await self.bus.publish(work.events)
 
 
+class Undone(BaseException):
+    """A unit of work failed in a transaction without savepoints: what it half did is still
+    in the transaction, so the transaction must be undone whole. Not an ``Exception``: no
+    handler of a unit's own errors (which goes on with the next unit) may catch it."""
+
+
 class Unit:
     """Units of work sharing one transaction (see ``Desk.together``)."""
 
-    def __init__(self, desk: Desk, session: AsyncSession, now: datetime, depth: int) -> None:
+    def __init__(
+        self, desk: Desk, session: AsyncSession, now: datetime, depth: int, savepoints: bool
+    ) -> None:
         self.session = session
         self.now = now
         self.works: list[Work] = []
+        self._loaded: list[Ticket] = []
         self._desk = desk
         self._depth = depth
+        self._savepoints = savepoints
 
     async def do(self, verb: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Run ``verb(work, *args)`` in a savepoint; on error it is undone and re-raised."""
+        """Run ``verb(work, *args)`` in a savepoint; on error it is undone and re-raised.
+        Without savepoints, an error raises ``Undone``."""
         desk = self._desk
         work = Work(
             self.session,
@@ -262,18 +274,29 @@ class Unit:
             zone=desk.zone,
             locale=desk.locale,
         )
-        async with self.session.begin_nested():
-            result = await verb(work, *args)
-            for hook in self._desk._before_commit:
-                await hook(work)
+        if self._savepoints:
+            async with self.session.begin_nested():
+                result = await self._done(work, verb, *args)
+        else:
+            try:
+                result = await self._done(work, verb, *args)
+            except Exception as exc:
+                raise Undone(f"{verb.__name__} failed: {exc}") from exc
         self.works.append(work)
+        return result
+
+    async def _done(self, work: Work, verb: Callable[..., Awaitable[T]], *args: Any) -> T:
+        result = await verb(work, *args)
+        for hook in self._desk._before_commit:
+            await hook(work)
         return result
 
     async def load(self, ticket_ids: Collection[int]) -> None:
         """Read these tickets (with their customer, inbox, assignee) in one query: ``facts``
         and the verbs then find them in the session instead of reading each alone."""
         if ticket_ids:
-            await self.session.execute(select(Ticket).where(Ticket.id.in_(ticket_ids)))
+            found = await self.session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)))
+            self._loaded.extend(found)  # the session holds its objects weakly
 
     async def facts(self, ticket_id: int) -> dict[str, Any] | None:
         """The ticket as this transaction sees it, as events tell it (None: no such ticket)."""

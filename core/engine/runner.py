@@ -25,7 +25,7 @@ from typing import Any
 
 from core import delays, metrics
 from core.clock import utcnow
-from core.desk import Desk, Unit
+from core.desk import Desk, Undone, Unit
 from core.engine import changes
 from core.engine.live import LiveRules
 from core.engine.perform import Later, Performer, Run
@@ -209,13 +209,16 @@ class Engine:
     async def _fire(self, group: Sequence[delays.Due]) -> bool:
         """Fire the runs of different tickets in one transaction: their changes and their ends
         commit together, so a run that did its work is never claimed again, and one that did
-        not is claimed again whole. False when a group of several failed: nothing of it was
-        kept. A single run that fails is marked failed."""
+        not is claimed again whole. A group of several has no savepoints: any action failing
+        undoes it all, and False says so (each run is then fired alone). A single run's
+        actions have a savepoint each (a failing one is logged and undone alone); a single
+        run that fails is marked failed."""
         later: list[Later] = []
         fired: list[Rule] = []
         ended: dict[str, list[int]] = defaultdict(list)
         try:
-            async with self._desk.together(depth=group[0].depth + 1) as unit:
+            together = self._desk.together(group[0].depth + 1, savepoints=len(group) == 1)
+            async with together as unit:
                 await unit.load({due.ticket_id for due in group if due.ticket_id is not None})
                 for due in group:
                     with _about(due):
@@ -223,9 +226,9 @@ class Engine:
                     ended[state].append(due.id)
                 for state, ids in ended.items():
                     await delays.mark(unit.session, ids, state, unit.now)
-        except Exception as exc:
+        except (Exception, Undone) as exc:
             if len(group) > 1:
-                log.warning("%d rule runs failed together (%s); firing each alone", len(group), exc)
+                log.info("%d rule runs failed together (%s); firing each alone", len(group), exc)
                 return False
             with _about(group[0]):
                 due = group[0]
