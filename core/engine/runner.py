@@ -53,7 +53,7 @@ class Engine:
         lease: timedelta = timedelta(seconds=60),
         poll: float = 0.5,
         batch: int = 1000,
-        parallel: int = 4,
+        parallel: int = 8,
         group: int = 100,
         sla: SlaPolicy = NO_SLA,
     ) -> None:
@@ -192,28 +192,31 @@ class Engine:
 
     async def _work(self, group: Sequence[delays.Due]) -> None:
         ids = [due.id for due in group]
+        later: list[Later] = []
         try:
             async with self._parallel:
                 if self._stopping:
                     return  # handed back by stop()
                 self._started.update(ids)
-                if not await self._fire(group):
+                if not await self._fire(group, later):
                     for due in group:  # one by one: a run that fails, fails alone
-                        await self._fire([due])
+                        await self._fire([due], later)
                 self._held.difference_update(ids)
         finally:
             self._started.difference_update(ids)
             if len(self._held) < self._batch // 2:
                 self._wakeup.set()  # room again, and the tickets' next runs may be claimed
+        await self._performer.after_commit(later)  # a slow webhook holds no transaction slot
 
-    async def _fire(self, group: Sequence[delays.Due]) -> bool:
+    async def _fire(self, group: Sequence[delays.Due], later: list[Later]) -> bool:
         """Fire the runs of different tickets in one transaction: their changes and their ends
         commit together, so a run that did its work is never claimed again, and one that did
-        not is claimed again whole. A group of several has no savepoints: any action failing
-        undoes it all, and False says so (each run is then fired alone). A single run's
-        actions have a savepoint each (a failing one is logged and undone alone); a single
-        run that fails is marked failed."""
-        later: list[Later] = []
+        not is claimed again whole; what must wait for the commit is added to ``later`` then.
+        A group of several has no savepoints: any action failing undoes it all, and False
+        says so (each run is then fired alone). A single run's actions have a savepoint each
+        (a failing one is logged and undone alone); a single run that fails is marked
+        failed."""
+        calls: list[Later] = []
         fired: list[Rule] = []
         ended: dict[str, list[int]] = defaultdict(list)
         try:
@@ -222,7 +225,7 @@ class Engine:
                 await unit.load({due.ticket_id for due in group if due.ticket_id is not None})
                 for due in group:
                     with _about(due):
-                        state = await self._execute(due, unit, later, fired)
+                        state = await self._execute(due, unit, calls, fired)
                     ended[state].append(due.id)
                 for state, ids in ended.items():
                     await delays.mark(unit.session, ids, state, unit.now)
@@ -236,7 +239,7 @@ class Engine:
             await delays.finish(self._db, [due.id], delays.FAILED, self._clock())
             return True
         self._fired_now(group, fired)
-        await self._performer.after_commit(later)
+        later.extend(calls)
         return True
 
     async def _execute(
