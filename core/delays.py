@@ -3,8 +3,8 @@
 A run moves pending → claimed (with a lease) → done | skipped | failed, or pending →
 cancelled when one of its ``cancel_on`` events happens to the ticket first. A claimer that dies
 holding a lease loses it when the lease runs out, so a run fires late rather than never; two
-claimers never hold the same run (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one
-writer at a time).
+claimers never hold the same run (the claim is a conditional UPDATE, which a run another
+claimer took first fails; SQLite has one writer at a time anyway).
 """
 
 from __future__ import annotations

@@ -257,7 +257,7 @@ class Unit:
         self.session = session
         self.now = now
         self.works: list[Work] = []
-        self._loaded: list[Ticket] = []
+        self._locked: list[Ticket] = []
         self._desk = desk
         self._depth = depth
         self._savepoints = savepoints
@@ -291,12 +291,19 @@ class Unit:
             await hook(work)
         return result
 
-    async def load(self, ticket_ids: Collection[int]) -> None:
-        """Read these tickets (with their customer, inbox, assignee) in one query: ``facts``
-        and the verbs then find them in the session instead of reading each alone."""
+    async def lock(self, ticket_ids: Collection[int]) -> None:
+        """Lock these tickets for the rest of the transaction and read them (with customer,
+        inbox, assignee) in one query: ``facts`` then finds them in the session, and no
+        other transaction changes them behind the copies the session holds. Locked in the
+        order of their ids, as every locker of several tickets must."""
         if ticket_ids:
-            found = await self.session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)))
-            self._loaded.extend(found)  # the session holds its objects weakly
+            found = await self.session.scalars(
+                select(Ticket)
+                .where(Ticket.id.in_(ticket_ids))
+                .order_by(Ticket.id)
+                .with_for_update(of=Ticket)
+            )
+            self._locked.extend(found)  # the session holds its objects weakly
 
     async def facts(self, ticket_id: int) -> dict[str, Any] | None:
         """The ticket as this transaction sees it, as events tell it (None: no such ticket)."""

@@ -3,13 +3,13 @@
 Runs of one ticket fire one after another, in the order they fell due (an acknowledgement
 before the answer to the first message), even across processes: ``delays.claim`` hands out a
 ticket's next run only once the one before is done. Different tickets' runs fire together:
-up to ``group`` of them in one transaction (the tickets read in one query, the runs ended in
-one UPDATE, one commit), ``parallel`` such transactions at once. A group that fails is fired
-again run by run, so a run that fails does so alone. The runner polls the table (``poll``
-seconds) and is woken at once when a commit wrote a run that is due now, so immediate rules
-answer in milliseconds and delayed ones within about a second of their time, whoever
-scheduled them. Claims are leased and renewed while held; stopping lets the runs already
-started finish (briefly) and hands the rest back.
+up to ``group`` of them in one transaction (their tickets locked and read in one query, the
+runs ended in one UPDATE, one commit), ``parallel`` such transactions at once. A group that
+fails is fired again run by run, so a run that fails does so alone. The runner polls the
+table (``poll`` seconds) and is woken at once when a commit wrote a run that is due now, so
+immediate rules answer in milliseconds and delayed ones within about a second of their time,
+whoever scheduled them. Claims are leased and renewed while held; stopping lets the runs
+already started finish (briefly) and hands the rest back.
 """
 
 from __future__ import annotations
@@ -222,7 +222,7 @@ class Engine:
         try:
             together = self._desk.together(group[0].depth + 1, savepoints=len(group) == 1)
             async with together as unit:
-                await unit.load({due.ticket_id for due in group if due.ticket_id is not None})
+                await unit.lock({due.ticket_id for due in group if due.ticket_id is not None})
                 for due in group:
                     with _about(due):
                         state = await self._execute(due, unit, calls, fired)
