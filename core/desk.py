@@ -257,7 +257,7 @@ class Unit:
         self.session = session
         self.now = now
         self.works: list[Work] = []
-        self._locked: list[Ticket] = []
+        self._locked: dict[int, Ticket] = {}
         self._desk = desk
         self._depth = depth
         self._savepoints = savepoints
@@ -273,6 +273,7 @@ class Unit:
             depth=self._depth,
             zone=desk.zone,
             locale=desk.locale,
+            locked={} if self._savepoints else self._locked,
         )
         if self._savepoints:
             async with self.session.begin_nested():
@@ -295,7 +296,9 @@ class Unit:
         """Lock these tickets for the rest of the transaction and read them (with customer,
         inbox, assignee) in one query: ``facts`` then finds them in the session, and no
         other transaction changes them behind the copies the session holds. Locked in the
-        order of their ids, as every locker of several tickets must."""
+        order of their ids, as every locker of several tickets must. Without savepoints the
+        verbs take them as they are (with savepoints they lock them again: a savepoint
+        rolled back leaves the session's copies expired)."""
         if ticket_ids:
             found = await self.session.scalars(
                 select(Ticket)
@@ -303,7 +306,8 @@ class Unit:
                 .order_by(Ticket.id)
                 .with_for_update(of=Ticket)
             )
-            self._locked.extend(found)  # the session holds its objects weakly
+            # a dict holds them: the session holds its objects weakly
+            self._locked.update((ticket.number, ticket) for ticket in found)
 
     async def facts(self, ticket_id: int) -> dict[str, Any] | None:
         """The ticket as this transaction sees it, as events tell it (None: no such ticket)."""
