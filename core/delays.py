@@ -3,8 +3,8 @@
 A run moves pending → claimed (with a lease) → done | skipped | failed, or pending →
 cancelled when one of its ``cancel_on`` events happens to the ticket first. A claimer that dies
 holding a lease loses it when the lease runs out, so a run fires late rather than never; two
-claimers never hold the same run (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one
-writer at a time).
+claimers never hold the same run (the claim is a conditional UPDATE, which a run another
+claimer took first fails; SQLite has one writer at a time anyway).
 """
 
 from __future__ import annotations
@@ -215,24 +215,26 @@ async def claim(
 
 
 class TakenOver(Exception):
-    """The run is no longer this runner's: its lease ran out and another runner took it."""
+    """A run is no longer this runner's: its lease ran out and another runner took it."""
 
 
-async def finish(db: Database, run_id: int, state: str, now: datetime, by: str) -> None:
+async def finish(db: Database, run_ids: Sequence[int], state: str, now: datetime, by: str) -> None:
     async with db.transaction() as session:
-        await mark(session, run_id, state, now, by)
+        await mark(session, run_ids, state, now, by)
 
 
-async def mark(session: AsyncSession, run_id: int, state: str, now: datetime, by: str) -> None:
-    """End a run ``by`` holds, in the caller's transaction (with the actions it did); raises
-    TakenOver, so that the transaction is undone, when another runner holds it now."""
+async def mark(
+    session: AsyncSession, run_ids: Sequence[int], state: str, now: datetime, by: str
+) -> None:
+    """End runs ``by`` holds, in the caller's transaction (with the actions they did); raises
+    TakenOver, so that the transaction is undone, when another runner holds one of them now."""
     ended = await session.execute(
         update(DelayedRun)
-        .where(DelayedRun.id == run_id, _held_by(by))
+        .where(DelayedRun.id.in_(run_ids), _held_by(by))
         .values(state=state, finished_at=now, claimed_until=None)
     )
-    if not ended.rowcount:  # type: ignore[attr-defined]
-        raise TakenOver(f"rule run {run_id} was taken over by another runner")
+    if ended.rowcount != len(run_ids):  # type: ignore[attr-defined]
+        raise TakenOver(f"rule runs {list(run_ids)}: one was taken over by another runner")
 
 
 async def renew(db: Database, run_ids: Sequence[int], until: datetime, by: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
@@ -72,13 +72,14 @@ class Desk:
         self._before_commit.append(hook)
 
     @asynccontextmanager
-    async def together(self, depth: int) -> AsyncIterator[Unit]:
+    async def together(self, depth: int, savepoints: bool = True) -> AsyncIterator[Unit]:
         """One transaction for several units of work done for the rules, each in a savepoint
         (a failing one is undone alone, and raises to the caller); their events are
-        ``depth`` deep and go out after the commit."""
+        ``depth`` deep and go out after the commit. Without ``savepoints`` (much cheaper)
+        a failing unit raises ``Undone``, which only undoing the whole transaction answers."""
         with bound():
             async with self.db.transaction() as session:
-                unit = Unit(self, session, self.clock(), depth)
+                unit = Unit(self, session, self.clock(), depth, savepoints)
                 yield unit
             await self._published(unit.works)
 
@@ -249,18 +250,29 @@ class Desk:
             await self.bus.publish(work.events)
 
 
+class Undone(BaseException):
+    """A unit of work failed in a transaction without savepoints: what it half did is still
+    in the transaction, so the transaction must be undone whole. Not an ``Exception``: no
+    handler of a unit's own errors (which goes on with the next unit) may catch it."""
+
+
 class Unit:
     """Units of work sharing one transaction (see ``Desk.together``)."""
 
-    def __init__(self, desk: Desk, session: AsyncSession, now: datetime, depth: int) -> None:
+    def __init__(
+        self, desk: Desk, session: AsyncSession, now: datetime, depth: int, savepoints: bool
+    ) -> None:
         self.session = session
         self.now = now
         self.works: list[Work] = []
+        self._locked: dict[int, Ticket] = {}
         self._desk = desk
         self._depth = depth
+        self._savepoints = savepoints
 
     async def do(self, verb: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Run ``verb(work, *args)`` in a savepoint; on error it is undone and re-raised."""
+        """Run ``verb(work, *args)`` in a savepoint; on error it is undone and re-raised.
+        Without savepoints, an error raises ``Undone``."""
         desk = self._desk
         work = Work(
             self.session,
@@ -269,13 +281,41 @@ class Unit:
             depth=self._depth,
             zone=desk.zone,
             locale=desk.locale,
+            locked={} if self._savepoints else self._locked,
         )
-        async with self.session.begin_nested():
-            result = await verb(work, *args)
-            for hook in self._desk._before_commit:
-                await hook(work)
+        if self._savepoints:
+            async with self.session.begin_nested():
+                result = await self._done(work, verb, *args)
+        else:
+            try:
+                result = await self._done(work, verb, *args)
+            except Exception as exc:
+                raise Undone(f"{verb.__name__} failed: {exc}") from exc
         self.works.append(work)
         return result
+
+    async def _done(self, work: Work, verb: Callable[..., Awaitable[T]], *args: Any) -> T:
+        result = await verb(work, *args)
+        for hook in self._desk._before_commit:
+            await hook(work)
+        return result
+
+    async def lock(self, ticket_ids: Collection[int]) -> None:
+        """Lock these tickets for the rest of the transaction and read them (with customer,
+        inbox, assignee) in one query: ``facts`` then finds them in the session, and no
+        other transaction changes them behind the copies the session holds. Locked in the
+        order of their ids, as every locker of several tickets must. Without savepoints the
+        verbs take them as they are (with savepoints they lock them again: a savepoint
+        rolled back leaves the session's copies expired)."""
+        if ticket_ids:
+            found = await self.session.scalars(
+                select(Ticket)
+                .where(Ticket.id.in_(ticket_ids))
+                .order_by(Ticket.id)
+                .with_for_update(of=Ticket)
+            )
+            # a dict holds them: the session holds its objects weakly
+            self._locked.update((ticket.number, ticket) for ticket in found)
 
     async def facts(self, ticket_id: int) -> dict[str, Any] | None:
         """The ticket as this transaction sees it, as events tell it (None: no such ticket)."""

@@ -33,7 +33,7 @@ ALLOWED = {
 
 
 async def ticket_for_update(work: Work, number: int) -> Ticket:
-    ticket = await work.session.scalar(
+    ticket = work.locked.get(number) or await work.session.scalar(
         select(Ticket).where(Ticket.number == number).with_for_update(of=Ticket)
     )
     if ticket is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -81,6 +81,9 @@ class Work:
     depth: int = 0  # the depth of the events it emits (see Event.depth)
     zone: tzinfo = UTC  # the service's time zone: where a day begins (ratings)
     locale: str = "en"  # the service's language: texts the core writes (a survey's thanks)
+    # Tickets the transaction locked already, by number (a group of rule runs locks its
+    # tickets up front): ``tickets.ticket_for_update`` takes them from here.
+    locked: Mapping[int, Ticket] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     outbox_queued: bool = False
     after_commit: list[Callable[[], None]] = field(default_factory=list)

@@ -52,7 +52,7 @@ async def test_a_run_is_claimed_when_due_and_only_then(db: Database, ticket_id: 
     assert (due.rule_id, due.event_name, due.event_data) == ("rate", TICKET_CLOSED, event.data)
     held = event.occurred_at + timedelta(hours=2) + LEASE / 2
     assert await delays.claim(db, held, LEASE, ME) == []  # its claimer still holds it
-    await delays.finish(db, due.id, delays.DONE, utcnow(), ME)
+    await delays.finish(db, [due.id], delays.DONE, utcnow(), ME)
     assert await next_due(db) is None
     assert await delays.claim(db, held + timedelta(days=1), LEASE, ME) == []  # done: never again
 
@@ -80,14 +80,14 @@ async def test_a_runner_whose_run_was_taken_over_can_no_longer_end_renew_or_rele
     [late] = await delays.claim(db, now, LEASE, ME)
     [taken] = await delays.claim(db, now + 2 * LEASE, LEASE, "another")
     with pytest.raises(delays.TakenOver):
-        await delays.finish(db, late.id, delays.DONE, now, ME)
+        await delays.finish(db, [late.id], delays.DONE, now, ME)
     await delays.release(db, [late.id], ME)  # not handed back: it is not ME's
     assert await delays.claim(db, now + 2 * LEASE + timedelta(seconds=1), LEASE, "third") == []
     await delays.renew(db, [late.id], now + 10 * LEASE, ME)  # nor is its lease ME's to extend
     async with db.reading() as s:
         until = await s.scalar(select(DelayedRun.claimed_until).where(DelayedRun.id == late.id))
     assert until == now + 3 * LEASE
-    await delays.finish(db, taken.id, delays.DONE, now, "another")
+    await delays.finish(db, [taken.id], delays.DONE, now, "another")
     async with db.reading() as s:
         assert await s.scalar(select(DelayedRun.state).where(DelayedRun.id == taken.id)) == "done"
 
@@ -111,7 +111,7 @@ async def test_a_ticket_s_runs_are_claimed_one_at_a_time_in_order(db: Database, 
     [due] = await delays.claim(db, later, LEASE, ME)
     assert due.rule_id == "earlier"
     assert await delays.claim(db, later, LEASE, ME) == []  # the next waits for this one
-    await delays.finish(db, due.id, delays.DONE, later, ME)
+    await delays.finish(db, [due.id], delays.DONE, later, ME)
     [after] = await delays.claim(db, later, LEASE, ME)
     assert after.rule_id == "rate"
 
@@ -148,9 +148,9 @@ async def test_purge_deletes_only_runs_that_ended_long_enough_ago(db: Database, 
         await schedule(db, event, timedelta(0))
     start = utcnow()
     [first] = await delays.claim(db, start, LEASE, ME)  # one at a time: they share a ticket
-    await delays.finish(db, first.id, delays.DONE, start - timedelta(days=8), ME)
+    await delays.finish(db, [first.id], delays.DONE, start - timedelta(days=8), ME)
     [second] = await delays.claim(db, start, LEASE, ME)
-    await delays.finish(db, second.id, delays.SKIPPED, start, ME)
+    await delays.finish(db, [second.id], delays.SKIPPED, start, ME)
     [third] = await delays.claim(db, start, LEASE, ME)
     await delays.release(db, [third.id], ME)
     assert await delays.purge(db, start - timedelta(days=7)) == 1

@@ -192,6 +192,36 @@ then = [{ action = "note", text = "next rule" }]
     )
 
 
+async def test_runs_of_many_tickets_fire_together_and_a_failing_action_fails_alone(
+    r: Rig, caplog: pytest.LogCaptureFixture
+):
+    r.write(
+        """
+[[rule]]
+id = "seen"
+on = "ticket.created"
+then = [{ action = "note", text = "seen #{{ ticket.number }}" }]
+
+[[rule]]
+id = "broken"
+on = "ticket.created"
+if = { field = "ticket.number", eq = 3 }
+then = [{ action = "assign", agent = "ghost" }, { action = "note", text = "after" }]
+"""
+    )
+    for who in ("a", "b", "c", "d", "e"):  # their runs are claimed, and fired, together
+        await r.desk.receive(Inbound(inbox="web", external_id=who, text="hi"))
+    assert await r.engine.fire_due() == 5
+    for number in range(1, 6):
+        after = ["after"] if number == 3 else []
+        assert await r.texts(number, internal=True) == [f"seen #{number}", *after]
+    assert caplog.text.count('rule "broken" action 1 (assign) failed') == 1
+    async with r.db.reading() as s:
+        assert (await s.scalars(select(DelayedRun.state))).all() == [delays.DONE] * 5
+        stats = {row.rule_id: row.fired for row in await s.scalars(select(RuleStat))}
+    assert stats == {"seen": 5, "broken": 1}
+
+
 async def test_a_run_whose_rule_was_removed_is_skipped(r: Rig):
     r.write(RATE_LATER)
     number = await r.say("hello")

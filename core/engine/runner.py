@@ -2,30 +2,34 @@
 
 Runs of one ticket fire one after another, in the order they fell due (an acknowledgement
 before the answer to the first message), even across processes: ``delays.claim`` hands out a
-ticket's next run only once the one before is done. Different tickets' runs fire side by side
-(``parallel`` at a time). The
-runner polls the table (``poll`` seconds) and is woken at once when a commit wrote a run
-that is due now, so immediate rules answer in milliseconds and delayed ones within about a
-second of their time, whoever scheduled them. Claims are leased and renewed while held;
-stopping lets the runs already started finish (briefly) and hands the rest back.
+ticket's next run only once the one before is done. Different tickets' runs fire together:
+up to ``group`` of them in one transaction (their tickets locked and read in one query, the
+runs ended in one UPDATE, one commit), ``parallel`` such transactions at once. A group that
+fails is fired again run by run, so a run that fails does so alone. The runner polls the
+table (``poll`` seconds) and is woken at once when a commit wrote a run that is due now, so
+immediate rules answer in milliseconds and delayed ones within about a second of their time,
+whoever scheduled them. Claims are leased and renewed while held; stopping lets the runs
+already started finish (briefly) and hands the rest back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from core import delays, metrics
 from core.clock import utcnow
 from core.db import transient
-from core.desk import Desk, Unit
+from core.desk import Desk, Undone, Unit
 from core.engine import changes
 from core.engine.live import LiveRules
 from core.engine.perform import Later, Performer, Run
@@ -52,11 +56,14 @@ class Engine:
         clock: Callable[[], datetime] = utcnow,
         lease: timedelta = timedelta(seconds=60),
         poll: float = 0.5,
-        batch: int = 200,
-        parallel: int = 64,
+        batch: int = 1000,
+        parallel: int = 8,
+        group: int = 100,
         sla: SlaPolicy = NO_SLA,
     ) -> None:
-        """``sla``: the calendars for ``within_working_hours`` and the SLA timers' arithmetic."""
+        """``batch``: how many runs are held at most; ``group``: how many fire in one
+        transaction; ``parallel``: how many such transactions at once; ``sla``: the calendars
+        for ``within_working_hours`` and the SLA timers' arithmetic."""
         self._desk = desk
         self._db = desk.db
         self._rules = rules
@@ -66,6 +73,7 @@ class Engine:
         self._poll = poll
         self._batch = batch
         self._parallel = asyncio.Semaphore(parallel)
+        self._group = group
         self._wakeup = asyncio.Event()
         self._workers: set[asyncio.Task[None]] = set()
         self._started: set[int] = set()
@@ -166,12 +174,20 @@ class Engine:
             # hands them back instead of leaving them to their lease.
             self._held.update(run.id for run in await claiming)
             raise
-        for run in due:  # at most one per ticket: its next one is claimable once it is done
-            self._held.add(run.id)
-            worker = asyncio.create_task(self._work(run))
+        for group in self._groups(due):
+            self._held.update(run.id for run in group)
+            worker = asyncio.create_task(self._work(group))
             self._workers.add(worker)
             worker.add_done_callback(self._workers.discard)
         return len(due)
+
+    def _groups(self, due: list[delays.Due]) -> Iterator[list[delays.Due]]:
+        """The claimed runs (at most one per ticket: its next one is claimable once it is
+        done) in groups of up to ``group`` runs of one depth, in due order."""
+        for _, same in itertools.groupby(sorted(due, key=_depth), key=_depth):
+            runs = list(same)
+            for start in range(0, len(runs), self._group):
+                yield runs[start : start + self._group]
 
     async def _pause(self) -> None:
         self._wakeup.clear()
@@ -179,52 +195,77 @@ class Engine:
             async with asyncio.timeout(self._poll):
                 await self._wakeup.wait()
 
-    async def _work(self, due: delays.Due) -> None:
+    async def _work(self, group: Sequence[delays.Due]) -> None:
+        ids = [due.id for due in group]
+        later: list[Later] = []
         try:
             async with self._parallel:
                 if self._stopping:
                     return  # handed back by stop()
-                self._started.add(due.id)
+                self._started.update(ids)
                 try:
-                    await self._fire(due)
-                except Exception:  # its outcome could not be written: the database is away
-                    log.exception("rule run %s: taken again once its lease ends", due.id)
-                self._held.discard(due.id)
+                    if not await self._fire(group, later):
+                        for due in group:  # one by one: a run that fails, fails alone
+                            await self._fire([due], later)
+                except Exception:  # an outcome could not be written: the database is away
+                    log.exception("rule runs %s: taken again once their leases end", ids)
+                self._held.difference_update(ids)
         finally:
-            self._started.discard(due.id)
+            self._started.difference_update(ids)
             if len(self._held) < self._batch // 2:
-                self._wakeup.set()  # room again, and the ticket's next run may be claimed
+                self._wakeup.set()  # room again, and the tickets' next runs may be claimed
+        await self._performer.after_commit(later)  # a slow webhook holds no transaction slot
 
-    async def _fire(self, due: delays.Due) -> None:
-        """The run's changes and its end commit together: a run that did its work is never
-        claimed again, and one that did not commit is claimed again whole."""
-        later: list[Later] = []
-        kind = "immediate" if due.rule_id == NOW else "delayed"
-        late = (self._clock() - due.due_at).total_seconds()
-        metrics.RUN_LATENESS.labels(kind).observe(max(late, 0.0))
-        with bound(ticket=due.event_data.get("ticket", {}).get("number")):
-            try:
-                async with self._desk.together(depth=due.depth + 1) as unit:
-                    state = await self._execute(due, unit, later)
-                    await delays.mark(unit.session, due.id, state, unit.now, self.name)
-            except delays.TakenOver as exc:  # its lease ran out first: all it did is undone
+    async def _fire(self, group: Sequence[delays.Due], later: list[Later]) -> bool:
+        """Fire the runs of different tickets in one transaction: their changes and their ends
+        commit together, so a run that did its work is never claimed again, and one that did
+        not is claimed again whole; what must wait for the commit is added to ``later`` then.
+        A group of several has no savepoints: any action failing undoes it all, and False
+        says so (each run is then fired alone). A single run's actions have a savepoint each
+        (a failing one is logged and undone alone); a single run that fails is marked
+        failed, one that another runner took over (its lease ran out) is left to it, and one
+        that met a deadlock or a lost connection goes back to be claimed again."""
+        calls: list[Later] = []
+        fired: list[Rule] = []
+        ended: dict[str, list[int]] = defaultdict(list)
+        try:
+            together = self._desk.together(group[0].depth + 1, savepoints=len(group) == 1)
+            async with together as unit:
+                await unit.lock({due.ticket_id for due in group if due.ticket_id is not None})
+                for due in group:
+                    with _about(due):
+                        state = await self._execute(due, unit, calls, fired)
+                    ended[state].append(due.id)
+                for state, ids in ended.items():
+                    await delays.mark(unit.session, ids, state, unit.now, self.name)
+        except (Exception, Undone) as exc:
+            if len(group) > 1:
+                log.info("%d rule runs failed together (%s); firing each alone", len(group), exc)
+                return False
+            due = group[0]
+            if isinstance(exc, delays.TakenOver):  # its lease ran out first: all it did is undone
                 log.warning("%s; what it did here was undone", exc)
-                return
-            except Exception as exc:
-                if transient(exc):  # a deadlock, a lost connection: the run goes back, whole
-                    log.warning("rule run %s is tried again: %s", due.id, type(exc).__name__)
-                    await delays.release(self._db, [due.id], self.name)
-                    return
-                log.exception("rule run %s (%s on %s) failed", due.id, due.rule_id, due.event_name)
-                await delays.finish(self._db, due.id, delays.FAILED, self._clock(), self.name)
-                return
-            await self._performer.after_commit(later)
+            elif transient(exc):
+                log.warning("rule run %s is tried again: %s", due.id, type(exc).__name__)
+                await delays.release(self._db, [due.id], self.name)
+            else:
+                with _about(due):
+                    log.exception(
+                        "rule run %s (%s on %s) failed", due.id, due.rule_id, due.event_name
+                    )
+                await delays.finish(self._db, [due.id], delays.FAILED, self._clock(), self.name)
+            return True
+        self._fired_now(group, fired)
+        later.extend(calls)
+        return True
 
-    async def _execute(self, due: delays.Due, unit: Unit, later: list[Later]) -> str:
+    async def _execute(
+        self, due: delays.Due, unit: Unit, later: list[Later], fired: list[Rule]
+    ) -> str:
         if due.rule_id == timers.HANDLER:
             args = (self._sla, due.ticket_id, due.event_name, due.event_data)
-            fired = await unit.do(escalations.fire, *args)
-            return delays.DONE if fired else delays.SKIPPED
+            done = await unit.do(escalations.fire, *args)
+            return delays.DONE if done else delays.SKIPPED
         rules = self._rules.current
         moment = self._sla.at(unit.now)
         if due.rule_id == NOW:
@@ -249,7 +290,7 @@ class Engine:
         if not chosen:
             return delays.SKIPPED
         for rule in chosen:
-            self._count(rule)
+            fired.append(rule)
             run = Run(rule, due.event_name, data, due.ticket_id, f"{due.id}:{rule.id}")
             if await self._performer.perform(run, unit, later):
                 break
@@ -262,9 +303,15 @@ class Engine:
         facts = await unit.facts(due.ticket_id)
         return None if facts is None else {**due.event_data, **facts}
 
-    def _count(self, rule: Rule) -> None:
-        count, _ = self._fired.get(rule.id, (0, None))
-        self._fired[rule.id] = (count + 1, self._clock())
+    def _fired_now(self, group: Sequence[delays.Due], fired: Sequence[Rule]) -> None:
+        """After the commit: how late the runs came, and which rules fired (stats)."""
+        now = self._clock()
+        for due in group:
+            kind = "immediate" if due.rule_id == NOW else "delayed"
+            metrics.RUN_LATENESS.labels(kind).observe(max((now - due.due_at).total_seconds(), 0))
+        for rule in fired:
+            count, _ = self._fired.get(rule.id, (0, None))
+            self._fired[rule.id] = (count + 1, now)
 
     async def _flush_stats(self) -> None:
         self._flushed = self._clock()
@@ -295,3 +342,12 @@ class Engine:
                         log.info("deleted %d rule run(s) that ended before %s", gone, now - KEEP)
             except Exception:
                 log.exception("rule runs upkeep failed; trying again")
+
+
+def _depth(due: delays.Due) -> int:
+    return due.depth
+
+
+def _about(due: delays.Due) -> contextlib.AbstractContextManager[None]:
+    """Log lines name the run's ticket."""
+    return bound(ticket=due.event_data.get("ticket", {}).get("number"))
