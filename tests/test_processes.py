@@ -10,7 +10,6 @@ processes); another bot is polled (by the leader only: a second poller would ste
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from sqlalchemy import func, select
 from core import delays
 from core.db import Database
 from core.models import DelayedRun, Delivery, Direction, Message, OutboxItem
+from tests import processes
 from tests.databases import throwaway_url
 from tests.fakes.telegram import FakeTelegram, TgUser
 from tests.processes import Process, start
@@ -74,9 +74,6 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 def write_config(
     folder: Path, database: str, redis: str, space: str, web_port: int, api: str
 ) -> Path:
-    (folder / "rules").mkdir()
-    (folder / "rules" / "10-load.toml").write_text(RULES)
-    (folder / "surveys").mkdir()
     inboxes = [
         {
             "name": "hooked",
@@ -88,22 +85,19 @@ def write_config(
         },
         {"name": "polled", "channel": "telegram", "token": POLLED, "api_server": api},
     ]
-    lines = [
-        'locale = "en"',
-        f'rules_dir = "{folder / "rules"}"',
-        f'surveys_dir = "{folder / "surveys"}"',
-        f'[database]\nurl = "{database}"',
-        f'[redis]\nurl = "{redis}"\nprefix = "{space}"',
-        f'[web]\npublic_url = "http://127.0.0.1:{web_port}"\nsecret_key = "{"k" * 40}"',
-        "[sender]\nlease_seconds = 5\nfirst_retry_seconds = 0.5",
-        "[worker]\nlease_seconds = 5",
-        '[log]\nlevel = "WARNING"',
-    ]
-    for inbox in inboxes:
-        lines.append("[[inbox]]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in inbox.items()))
-    path = folder / "config.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return processes.write_config(
+        folder,
+        database=database,
+        redis=redis,
+        prefix=space,
+        public_url=f"http://127.0.0.1:{web_port}",
+        rules=RULES,
+        inboxes=inboxes,
+        settings=(
+            "[sender]\nlease_seconds = 5\nfirst_retry_seconds = 0.5",
+            "[worker]\nlease_seconds = 5",
+        ),
+    )
 
 
 class Burst:
