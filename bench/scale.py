@@ -1,0 +1,444 @@
+"""Scale-out: real ``otklik serve`` processes over one PostgreSQL and one Redis, Telegram
+webhooks in, rule replies out to the Bot API emulator enforcing Telegram's limits.
+
+Run from the repository root: ``python bench/scale.py [--updates N] [--concurrency C]``.
+
+Each run starts its own processes (``tests/processes.py``) on a fresh PostgreSQL database
+(created through ``$OTKLIK_TEST_PG`` and dropped afterwards) and a Redis prefix of its own at
+``$OTKLIK_BENCH_REDIS`` (its keys deleted afterwards). One rule answers every message:
+``on message.received`` → ``reply "got {{ message.text }}"``. The Bot API emulator
+(``tests/fakes/telegram``, limits enforced: 30 messages a second per bot, one a second per
+private chat) runs in this process and notes when each request arrives; a client in a separate
+process posts the updates to the web processes' webhooks, C at a time, alternating between them.
+
+1. **Scale**, with 1 and with 2 worker processes beside the web processes (2 by default):
+   N updates from N/2 private chats, spread over 20 bots (20 Telegram inboxes). Every
+   figure is taken after a warm-up of 100 updates (answered before the clock starts).
+
+   - inbound updates/s: the updates the webhooks accepted (200) over the client's wall time;
+   - end-to-end latency per message: when the emulator received the reply's ``sendMessage``
+     minus when the client began to POST the update (both ``time.monotonic()``, one clock for
+     all processes), p50/p95/p99/max; a refused POST is posted again and counts from its first
+     try;
+   - replies/s: replies over the span from the first POST to the last reply.
+
+   What this measures is Otklik, not Telegram's limits. The limits stay enforced (the sender
+   keeps them, and a reply held back by them counts in its latency), so the load is shaped to
+   stay below them, and the run shows that it did: 20 bots allow 600 replies a second, well
+   above what 2 shared CPUs reach, and the busiest bot-second is printed against the 30
+   allowed; a chat's two messages are posted half a run apart (all chats' first messages,
+   then their second), and the chats whose two replies went out less than 1.1 s apart (where
+   the 1/s chat limit may have held one back) are counted.
+
+2. **Outbound**, two worker processes sending for one bot: 600 updates from 600 chats to one
+   bot, posted as fast as the webhooks take them, so a backlog of replies builds and both
+   workers send it at once, sharing the bot's limits through Redis. messages/s from the first
+   ``sendMessage`` to the last, against 30/s (target ≥ 95 %; the first 30 may go at once, so a
+   perfect pair shows a little over 30/s), the busiest second (never more than 30), and the
+   429 answers (target: none).
+
+It fails (exit status 1) when a reply is lost or doubled, an update is never accepted, or the
+emulator answered 429. Everything shares the machine: the web and worker processes, the
+client, the emulator, PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from bench.common import Outcome, positive, postgres_database
+from tests.fakes.telegram import ApiCall, FakeTelegram, TgUser
+from tests.processes import Process, start, write_config
+from tests.redis_server import delete_keys
+from tests.test_telegram import free_port
+
+REDIS_URL = os.environ.get("OTKLIK_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+SECRET = "bench-webhook-secret-0123456789"
+RULES = """
+[[rule]]
+id = "answer"
+on = "message.received"
+then = [{ action = "reply", text = "got {{ message.text }}" }]
+"""
+FIRST_BOT = 7_300_000_001
+FIRST = 40_000_000  # the measured updates' first chat and update id
+WARMUP_FIRST = 49_000_000  # the warm-up's: no update id is seen twice (that one is dropped)
+WARMUP = 100
+SCALE_BOTS = 20
+MESSAGES_PER_CHAT = 2
+TELEGRAM_PER_SECOND = 30
+TARGET_SHARE = 0.95
+CLOSE_REPLIES = 1.1  # seconds: two replies to one chat this close may have waited on its limit
+REPLY_WAIT = 180.0  # seconds after the last POST for the last reply
+
+
+# -- the client (runs in the pool's process) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Posting:
+    jobs: list[tuple[str, dict[str, Any]]]  # (webhook URL, update), in the order to post
+    concurrency: int
+
+
+@dataclass
+class Posted:
+    sent_at: dict[str, float] = field(default_factory=dict)  # text → monotonic, first try
+    seconds: float = 0.0
+    refused: list[str] = field(default_factory=list)  # answers other than 200, posted again
+    lost: list[str] = field(default_factory=list)  # texts never accepted
+
+
+def post(posting: Posting) -> Posted:
+    """POST every update, ``concurrency`` at a time; runs in the client process."""
+    return asyncio.run(_post(posting))
+
+
+async def _post(posting: Posting) -> Posted:
+    posted = Posted()
+    jobs = iter(posting.jobs)
+    connector = aiohttp.TCPConnector(limit=posting.concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        started = time.monotonic()
+        await asyncio.gather(*(_client(http, jobs, posted) for _ in range(posting.concurrency)))
+        posted.seconds = time.monotonic() - started
+    return posted
+
+
+async def _client(
+    http: aiohttp.ClientSession, jobs: Iterator[tuple[str, dict[str, Any]]], posted: Posted
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    for url, update in jobs:
+        text = update["message"]["text"]
+        posted.sent_at[text] = time.monotonic()
+        for _ in range(10):  # as Telegram does: again after an error
+            try:
+                async with http.post(url, json=update, headers=headers) as answer:
+                    await answer.read()
+                    if answer.status == 200:
+                        break
+                    posted.refused.append(str(answer.status))
+            except aiohttp.ClientError as exc:
+                posted.refused.append(type(exc).__name__)
+            await asyncio.sleep(0.5)
+        else:
+            posted.lost.append(text)
+
+
+# -- the processes and the emulator (this process) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shape:
+    webs: int
+    workers: int
+    bots: int
+    chats: int
+    updates: int
+    concurrency: int
+
+
+@dataclass
+class Measured:
+    shape: Shape
+    posted: Posted
+    replies: dict[str, float]  # text → when the emulator received its first sendMessage
+    doubled: int  # replies delivered more than once
+    too_many_requests: int
+    busiest_second: int  # the most sendMessage calls one bot got within any 1 s
+    close_chats: int  # chats whose replies went out less than CLOSE_REPLIES apart
+    load: float  # the machine's 1-minute load average when the run began
+
+    @property
+    def outcome(self) -> Outcome:
+        """End to end: latencies, and replies over first POST to last reply."""
+        sent = self.posted.sent_at
+        first = min(sent.values())
+        return Outcome(
+            seconds=max(self.replies.values()) - first,
+            latencies=[at - sent[text] for text, at in self.replies.items()],
+        )
+
+    @property
+    def inbound_rate(self) -> float:
+        return (len(self.posted.sent_at) - len(self.posted.lost)) / self.posted.seconds
+
+    @property
+    def missing(self) -> int:
+        return len(self.posted.sent_at) - len(self.replies)
+
+    @property
+    def send_rate(self) -> float:
+        """Replies over the span from the first sendMessage to the last."""
+        ats = self.replies.values()
+        return len(self.replies) / (max(ats) - min(ats))
+
+    @property
+    def problems(self) -> list[str]:
+        found = []
+        if self.posted.lost:
+            found.append(f"{len(self.posted.lost)} updates never accepted")
+        if self.missing:
+            found.append(f"{self.missing} replies not received within {REPLY_WAIT:.0f} s")
+        if self.doubled:
+            found.append(f"{self.doubled} replies delivered more than once")
+        if self.too_many_requests:
+            found.append(f"{self.too_many_requests} × 429 from the emulator")
+        return found
+
+
+def token(bot: int) -> str:
+    return f"{FIRST_BOT + bot}:AAE{'s' * 32}"
+
+
+def updates(
+    telegram: FakeTelegram, shape: Shape, webs: list[Process], first: int, count: int, tag: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """``count`` updates; update n from chat n mod ``chats``, to bot chat mod ``bots``, posted
+    to web process n mod ``webs``: all chats' first messages, then their second ones. Chat and
+    update ids start from ``first``."""
+    jobs = []
+    for n in range(count):
+        chat = n % shape.chats
+        bot = chat % shape.bots
+        user = TgUser(first + chat, f"Customer {chat}")
+        update = {"update_id": first + n, **telegram.text_message(token(bot), user, f"{tag}{n}")}
+        jobs.append((f"{webs[n % len(webs)].url}/webhooks/telegram/bot{bot}", update))
+    return jobs
+
+
+async def replies_to(telegram: FakeTelegram, texts: set[str]) -> dict[str, float]:
+    """When the emulator first received the reply to each of ``texts`` (as many as came
+    within REPLY_WAIT)."""
+    got: dict[str, float] = {}
+    seen = 0
+    deadline = time.monotonic() + REPLY_WAIT
+    while len(got) < len(texts) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        calls, seen = telegram.calls[seen:], len(telegram.calls)
+        for call in calls:
+            text = _reply_text(call)
+            if text in texts and text not in got:
+                got[text] = call.at
+    return got
+
+
+def _reply_text(call: ApiCall) -> str | None:
+    if call.method != "sendMessage":
+        return None
+    said = str(call.params.get("text", ""))
+    return said.removeprefix("got ") if said.startswith("got ") else None
+
+
+def busiest_second(sends: list[ApiCall]) -> int:
+    """The most sendMessage calls one bot received within any one second."""
+    by_bot: dict[str, list[float]] = defaultdict(list)
+    for call in sends:
+        by_bot[call.token].append(call.at)
+    most = 0
+    for ats in by_bot.values():
+        ats.sort()
+        start = 0
+        for end, at in enumerate(ats):
+            while at - ats[start] >= 1.0:
+                start += 1
+            most = max(most, end - start + 1)
+    return most
+
+
+def close_chats(sends: list[ApiCall]) -> int:
+    by_chat: dict[Any, list[float]] = defaultdict(list)
+    for call in sends:
+        by_chat[call.params["chat_id"]].append(call.at)
+    return sum(
+        1
+        for ats in by_chat.values()
+        if any(b - a < CLOSE_REPLIES for a, b in zip(sorted(ats), sorted(ats)[1:], strict=False))
+    )
+
+
+async def measure(shape: Shape, client: Executor, tmp: Path) -> Measured:
+    """One run: fresh database, Redis prefix, emulator and processes; warm-up, then the load."""
+    prefix = f"bench{secrets.token_hex(4)}"
+    tokens = [token(b) for b in range(shape.bots)]
+    loop = asyncio.get_running_loop()
+    processes: list[Process] = []
+    async with (
+        postgres_database(tmp) as url,
+        FakeTelegram(*tokens, enforce_limits=True) as telegram,
+    ):
+        if url is None:
+            raise SystemExit(1)
+        try:
+            web_ports = [free_port() for _ in range(shape.webs)]
+            inboxes = [
+                {
+                    "name": f"bot{b}",
+                    "channel": "telegram",
+                    "token": tokens[b],
+                    "mode": "webhook",
+                    "webhook_secret": SECRET,
+                    "api_server": telegram.base_url,
+                }
+                for b in range(shape.bots)
+            ]
+            config = write_config(
+                tmp,
+                database=url,
+                redis=REDIS_URL,
+                prefix=prefix,
+                public_url=f"http://127.0.0.1:{web_ports[0]}",
+                rules=RULES,
+                inboxes=inboxes,
+            )
+            starting = [start("web", port, config, tmp) for port in web_ports]
+            starting += [start("worker", free_port(), config, tmp) for _ in range(shape.workers)]
+            processes += await asyncio.gather(*starting)
+            webs = processes[: shape.webs]
+
+            warm = updates(telegram, shape, webs, WARMUP_FIRST, WARMUP, "w")
+            await loop.run_in_executor(client, post, Posting(warm, shape.concurrency))
+            await replies_to(telegram, {u["message"]["text"] for _, u in warm})
+            telegram.calls.clear()
+
+            load = os.getloadavg()[0]
+            jobs = updates(telegram, shape, webs, FIRST, shape.updates, "m")
+            posted = await loop.run_in_executor(client, post, Posting(jobs, shape.concurrency))
+            replies = await replies_to(telegram, set(posted.sent_at))
+        except BaseException:
+            for process in processes:
+                print(f"--- {process.role} on {process.port} ---\n{process.tail()}")
+            raise
+        finally:
+            for process in processes:
+                process.stop()
+            await delete_keys(REDIS_URL, prefix)
+        sends = [call for call in telegram.calls if _reply_text(call) in replies]
+        delivered = Counter(m["text"] for m in telegram.sent_messages())
+        return Measured(
+            shape,
+            posted,
+            replies,
+            doubled=sum(1 for text, n in delivered.items() if n > 1 and text.startswith("got m")),
+            too_many_requests=telegram.too_many_requests,
+            busiest_second=busiest_second(sends),
+            close_chats=close_chats(sends),
+            load=load,
+        )
+
+
+# -- report --------------------------------------------------------------------------------------
+
+
+def report_scale(runs: list[Measured]) -> None:
+    shape = runs[0].shape
+    print(
+        f"(1) Scale: {shape.updates} updates from {shape.chats} chats to {shape.bots} bots, "
+        f"{shape.concurrency} at a time, to {shape.webs} web processes"
+    )
+    print(
+        f"  {'workers':<9}{'in upd/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'replies/s':>11}{'busiest':>9}{'close':>7}{'429':>5}{'load':>6}"
+    )
+    for m in runs:
+        o = m.outcome
+        print(
+            f"  {m.shape.workers:<9}{m.inbound_rate:>9.1f}{o.percentile_ms(50):>9.0f}"
+            f"{o.percentile_ms(95):>9.0f}{o.percentile_ms(99):>9.0f}{o.percentile_ms(100):>9.0f}"
+            f"{o.rate:>11.1f}{m.busiest_second:>9}{m.close_chats:>7}{m.too_many_requests:>5}"
+            f"{m.load:>6.1f}"
+        )
+        for problem in m.problems:
+            print(f"    FAILED {problem}")
+        if m.posted.refused:
+            print(f"    {len(m.posted.refused)} POSTs refused and posted again")
+    print(
+        f"  busiest: most replies one bot got in any 1 s (limit {TELEGRAM_PER_SECOND}); close: "
+        f"chats whose replies went out < {CLOSE_REPLIES} s apart; load: 1-min load average"
+    )
+    print()
+
+
+def report_outbound(m: Measured) -> None:
+    share = m.send_rate / TELEGRAM_PER_SECOND
+    print(
+        f"(2) Outbound: {m.shape.workers} worker processes sending {m.shape.updates} replies "
+        "for one bot, its limits shared through Redis"
+    )
+    print(
+        f"  {m.send_rate:.1f} msg/s ({len(m.replies)} replies): {share:.0%} of Telegram's "
+        f"{TELEGRAM_PER_SECOND}/s per bot, {_verdict(share >= TARGET_SHARE)} ≥ {TARGET_SHARE:.0%}"
+    )
+    print(
+        f"  busiest second {m.busiest_second} messages; 429 answers: {m.too_many_requests}, "
+        f"{_verdict(not m.too_many_requests)} 0; inbound {m.inbound_rate:.1f} upd/s"
+    )
+    for problem in m.problems:
+        print(f"  FAILED {problem}")
+    print()
+
+
+def _verdict(met: bool) -> str:
+    return "meets the target" if met else "MISSES the target"
+
+
+async def main(args: argparse.Namespace, client: Executor) -> int:
+    probe = redis.from_url(REDIS_URL)
+    try:
+        await probe.ping()
+    except (RedisError, OSError) as exc:
+        print(f"Redis at {REDIS_URL} is not reachable ({exc}); `make services` starts it.")
+        return 1
+    finally:
+        await probe.aclose()
+    print(
+        f"Scale-out benchmark on {os.cpu_count()} CPUs: otklik serve processes, PostgreSQL, "
+        f"Redis at {REDIS_URL}, the Bot API emulator (this process) and the client (another) "
+        "all on 127.0.0.1.\n"
+    )
+    chats = max(1, args.updates // MESSAGES_PER_CHAT)
+    runs = []
+    for workers in (1, 2):
+        shape = Shape(args.webs, workers, SCALE_BOTS, chats, args.updates, args.concurrency)
+        with tempfile.TemporaryDirectory(prefix="otklik-bench-") as tmp:
+            runs.append(await measure(shape, client, Path(tmp)))
+    report_scale(runs)
+    shape = Shape(args.webs, 2, 1, args.outbound, args.outbound, args.concurrency)
+    with tempfile.TemporaryDirectory(prefix="otklik-bench-") as tmp:
+        outbound = await measure(shape, client, Path(tmp))
+    report_outbound(outbound)
+    return 1 if any(m.problems for m in [*runs, outbound]) else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--updates", type=positive, default=3000, help="default: 3000")
+    parser.add_argument("--concurrency", type=positive, default=16, help="default: 16")
+    parser.add_argument("--webs", type=positive, default=2, help="web processes; default: 2")
+    parser.add_argument(
+        "--outbound", type=positive, default=600, help="replies for one bot; default: 600"
+    )
+    args = parser.parse_args()
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        code = asyncio.run(main(args, pool))
+    sys.exit(code)
