@@ -52,9 +52,10 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,7 @@ then = [{ action = "reply", text = "got {{ message.text }}" }]
 """
 FIRST_BOT = 7_300_000_001
 FIRST = 40_000_000  # the measured updates' first chat and update id
+PACED_FIRST = 45_000_000  # the paced pass's
 WARMUP_FIRST = 49_000_000  # the warm-up's: no update id is seen twice (that one is dropped)
 WARMUP = 100
 SCALE_BOTS = 20
@@ -88,6 +90,7 @@ MESSAGES_PER_CHAT = 2
 TELEGRAM_PER_SECOND = 30
 TARGET_SHARE = 0.95
 CLOSE_REPLIES = 1.1  # seconds: two replies to one chat this close may have waited on its limit
+PACE = 0.5  # the paced pass posts at this share of the replies/s the burst reached
 REPLY_WAIT = 180.0  # seconds after the last POST for the last reply
 
 
@@ -98,6 +101,7 @@ REPLY_WAIT = 180.0  # seconds after the last POST for the last reply
 class Posting:
     jobs: list[tuple[str, dict[str, Any]]]  # (webhook URL, update), in the order to post
     concurrency: int
+    per_second: float | None = None  # post update k no sooner than k / per_second after start
 
 
 @dataclass
@@ -109,26 +113,38 @@ class Posted:
 
 
 def post(posting: Posting) -> Posted:
-    """POST every update, ``concurrency`` at a time; runs in the client process."""
+    """POST every update, ``concurrency`` at a time, paced or as fast as they are taken; runs
+    in the client process."""
     return asyncio.run(_post(posting))
 
 
 async def _post(posting: Posting) -> Posted:
     posted = Posted()
-    jobs = iter(posting.jobs)
+    jobs = iter(enumerate(posting.jobs))
     connector = aiohttp.TCPConnector(limit=posting.concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
         started = time.monotonic()
-        await asyncio.gather(*(_client(http, jobs, posted) for _ in range(posting.concurrency)))
+        pace = partial(_pace, started, posting.per_second)
+        clients = (_client(http, jobs, pace, posted) for _ in range(posting.concurrency))
+        await asyncio.gather(*clients)
         posted.seconds = time.monotonic() - started
     return posted
 
 
+async def _pace(started: float, per_second: float | None, number: int) -> None:
+    if per_second is not None:
+        await asyncio.sleep(started + number / per_second - time.monotonic())
+
+
 async def _client(
-    http: aiohttp.ClientSession, jobs: Iterator[tuple[str, dict[str, Any]]], posted: Posted
+    http: aiohttp.ClientSession,
+    jobs: Iterator[tuple[int, tuple[str, dict[str, Any]]]],
+    pace: Callable[[int], Awaitable[None]],
+    posted: Posted,
 ) -> None:
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-    for url, update in jobs:
+    for number, (url, update) in jobs:
+        await pace(number)
         text = update["message"]["text"]
         posted.sent_at[text] = time.monotonic()
         for _ in range(10):  # as Telegram does: again after an error
@@ -161,6 +177,7 @@ class Shape:
 @dataclass
 class Measured:
     shape: Shape
+    per_second: float | None  # the pace the updates were posted at; None: a burst
     posted: Posted
     replies: dict[str, float]  # text → when the emulator received its first sendMessage
     doubled: int  # replies delivered more than once
@@ -189,9 +206,11 @@ class Measured:
 
     @property
     def send_rate(self) -> float:
-        """Replies over the span from the first sendMessage to the last."""
+        """Replies over the time they held the bot's limit: a message counts against it for a
+        second, so n replies held it from the first sendMessage to a second after the last (a
+        sender keeping exactly 30 in every second shows 30/s)."""
         ats = self.replies.values()
-        return len(self.replies) / (max(ats) - min(ats))
+        return len(self.replies) / (max(ats) - min(ats) + 1.0)
 
     @property
     def problems(self) -> list[str]:
@@ -205,6 +224,10 @@ class Measured:
         if self.too_many_requests:
             found.append(f"{self.too_many_requests} × 429 from the emulator")
         return found
+
+
+def progress(doing: str) -> None:
+    print(f"  … {doing}", file=sys.stderr, flush=True)
 
 
 def token(bot: int) -> str:
@@ -277,8 +300,9 @@ def close_chats(sends: list[ApiCall]) -> int:
     )
 
 
-async def measure(shape: Shape, client: Executor, tmp: Path) -> Measured:
-    """One run: fresh database, Redis prefix, emulator and processes; warm-up, then the load."""
+async def measure(shape: Shape, client: Executor, tmp: Path, *, paced: bool) -> list[Measured]:
+    """One set of processes on a fresh database, Redis prefix and emulator: a warm-up, the
+    burst, and when ``paced`` the paced pass."""
     prefix = f"bench{secrets.token_hex(4)}"
     tokens = [token(b) for b in range(shape.bots)]
     loop = asyncio.get_running_loop()
@@ -289,6 +313,30 @@ async def measure(shape: Shape, client: Executor, tmp: Path) -> Measured:
     ):
         if url is None:
             raise SystemExit(1)
+
+        async def load(first: int, count: int, tag: str, per_second: float | None) -> Measured:
+            jobs = updates(telegram, shape, processes[: shape.webs], first, count, tag)
+            calls, refused = len(telegram.calls), telegram.too_many_requests
+            pace = f" at {per_second:.0f}/s" if per_second else ""
+            progress(f"posting {count} updates{pace}, {shape.workers} worker(s)")
+            started_load = os.getloadavg()[0]
+            posting = Posting(jobs, shape.concurrency, per_second)
+            posted = await loop.run_in_executor(client, post, posting)
+            replies = await replies_to(telegram, set(posted.sent_at))
+            sends = [c for c in telegram.calls[calls:] if _reply_text(c) in replies]
+            delivered = Counter(m["text"] for m in telegram.sent_messages())
+            return Measured(
+                shape,
+                per_second,
+                posted,
+                replies,
+                doubled=sum(1 for t, n in delivered.items() if n > 1 and t in replies),
+                too_many_requests=telegram.too_many_requests - refused,
+                busiest_second=busiest_second(sends),
+                close_chats=close_chats(sends),
+                load=started_load,
+            )
+
         try:
             web_ports = [free_port() for _ in range(shape.webs)]
             inboxes = [
@@ -311,20 +359,19 @@ async def measure(shape: Shape, client: Executor, tmp: Path) -> Measured:
                 rules=RULES,
                 inboxes=inboxes,
             )
-            starting = [start("web", port, config, tmp) for port in web_ports]
-            starting += [start("worker", free_port(), config, tmp) for _ in range(shape.workers)]
-            processes += await asyncio.gather(*starting)
-            webs = processes[: shape.webs]
-
-            warm = updates(telegram, shape, webs, WARMUP_FIRST, WARMUP, "w")
-            await loop.run_in_executor(client, post, Posting(warm, shape.concurrency))
-            await replies_to(telegram, {u["message"]["text"] for _, u in warm})
-            telegram.calls.clear()
-
-            load = os.getloadavg()[0]
-            jobs = updates(telegram, shape, webs, FIRST, shape.updates, "m")
-            posted = await loop.run_in_executor(client, post, Posting(jobs, shape.concurrency))
-            replies = await replies_to(telegram, set(posted.sent_at))
+            progress(f"starting {shape.webs} web and {shape.workers} worker processes")
+            roles = [("web", port) for port in web_ports]
+            roles += [("worker", free_port()) for _ in range(shape.workers)]
+            for role, port in roles:  # one by one: on 2 busy CPUs, together they time out
+                processes.append(await start(role, port, config, tmp))
+            warm = await load(WARMUP_FIRST, WARMUP, "w", None)
+            if warm.missing:
+                raise RuntimeError(f"the warm-up lacks {warm.missing} of {WARMUP} replies")
+            burst = await load(FIRST, shape.updates, "m", None)
+            if not paced:
+                return [burst]
+            rate = PACE * burst.outcome.rate
+            return [burst, await load(PACED_FIRST, shape.updates // 2, "p", rate)]
         except BaseException:
             for process in processes:
                 print(f"--- {process.role} on {process.port} ---\n{process.tail()}")
@@ -333,18 +380,6 @@ async def measure(shape: Shape, client: Executor, tmp: Path) -> Measured:
             for process in processes:
                 process.stop()
             await delete_keys(REDIS_URL, prefix)
-        sends = [call for call in telegram.calls if _reply_text(call) in replies]
-        delivered = Counter(m["text"] for m in telegram.sent_messages())
-        return Measured(
-            shape,
-            posted,
-            replies,
-            doubled=sum(1 for text, n in delivered.items() if n > 1 and text.startswith("got m")),
-            too_many_requests=telegram.too_many_requests,
-            busiest_second=busiest_second(sends),
-            close_chats=close_chats(sends),
-            load=load,
-        )
 
 
 # -- report --------------------------------------------------------------------------------------
@@ -354,18 +389,20 @@ def report_scale(runs: list[Measured]) -> None:
     shape = runs[0].shape
     print(
         f"(1) Scale: {shape.updates} updates from {shape.chats} chats to {shape.bots} bots, "
-        f"{shape.concurrency} at a time, to {shape.webs} web processes"
+        f"{shape.concurrency} at a time, to {shape.webs} web processes; then half as many at "
+        f"{PACE:.0%} of the replies/s the burst reached"
     )
     print(
-        f"  {'workers':<9}{'in upd/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-        f"{'replies/s':>11}{'busiest':>9}{'close':>7}{'429':>5}{'load':>6}"
+        f"  {'workers':<8}{'posted':<12}{'in upd/s':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+        f"{'max ms':>8}{'replies/s':>10}{'busiest':>8}{'close':>6}{'429':>5}{'load':>6}"
     )
     for m in runs:
         o = m.outcome
+        posted = "burst" if m.per_second is None else f"at {m.per_second:.0f}/s"
         print(
-            f"  {m.shape.workers:<9}{m.inbound_rate:>9.1f}{o.percentile_ms(50):>9.0f}"
-            f"{o.percentile_ms(95):>9.0f}{o.percentile_ms(99):>9.0f}{o.percentile_ms(100):>9.0f}"
-            f"{o.rate:>11.1f}{m.busiest_second:>9}{m.close_chats:>7}{m.too_many_requests:>5}"
+            f"  {m.shape.workers:<8}{posted:<12}{m.inbound_rate:>9.1f}{o.percentile_ms(50):>8.0f}"
+            f"{o.percentile_ms(95):>8.0f}{o.percentile_ms(99):>8.0f}{o.percentile_ms(100):>8.0f}"
+            f"{o.rate:>10.1f}{m.busiest_second:>8}{m.close_chats:>6}{m.too_many_requests:>5}"
             f"{m.load:>6.1f}"
         )
         for problem in m.problems:
@@ -373,8 +410,10 @@ def report_scale(runs: list[Measured]) -> None:
         if m.posted.refused:
             print(f"    {len(m.posted.refused)} POSTs refused and posted again")
     print(
-        f"  busiest: most replies one bot got in any 1 s (limit {TELEGRAM_PER_SECOND}); close: "
-        f"chats whose replies went out < {CLOSE_REPLIES} s apart; load: 1-min load average"
+        "  in upd/s: updates the webhooks took per second; p50…max: webhook POST → reply at the "
+        "API;\n  replies/s: over first POST → last reply; busiest: most replies one bot got in "
+        f"any 1 s (limit {TELEGRAM_PER_SECOND});\n  close: chats whose two replies went out "
+        f"< {CLOSE_REPLIES} s apart; load: 1-minute load average at the start"
     )
     print()
 
@@ -417,22 +456,22 @@ async def main(args: argparse.Namespace, client: Executor) -> int:
         "all on 127.0.0.1.\n"
     )
     chats = max(1, args.updates // MESSAGES_PER_CHAT)
-    runs = []
+    runs: list[Measured] = []
     for workers in (1, 2):
         shape = Shape(args.webs, workers, SCALE_BOTS, chats, args.updates, args.concurrency)
         with tempfile.TemporaryDirectory(prefix="otklik-bench-") as tmp:
-            runs.append(await measure(shape, client, Path(tmp)))
+            runs += await measure(shape, client, Path(tmp), paced=True)
     report_scale(runs)
     shape = Shape(args.webs, 2, 1, args.outbound, args.outbound, args.concurrency)
     with tempfile.TemporaryDirectory(prefix="otklik-bench-") as tmp:
-        outbound = await measure(shape, client, Path(tmp))
+        [outbound] = await measure(shape, client, Path(tmp), paced=False)
     report_outbound(outbound)
     return 1 if any(m.problems for m in [*runs, outbound]) else 0
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--updates", type=positive, default=3000, help="default: 3000")
+    parser.add_argument("--updates", type=positive, default=2000, help="default: 2000")
     parser.add_argument("--concurrency", type=positive, default=16, help="default: 16")
     parser.add_argument("--webs", type=positive, default=2, help="web processes; default: 2")
     parser.add_argument(
