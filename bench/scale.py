@@ -1,7 +1,8 @@
 """Scale-out: real ``otklik serve`` processes over one PostgreSQL and one Redis, Telegram
 webhooks in, rule replies out to the Bot API emulator enforcing Telegram's limits.
 
-Run from the repository root: ``python bench/scale.py [--updates N] [--concurrency C]``.
+Run from the repository root: ``python bench/scale.py [--updates N] [--concurrency C]
+[--webs W] [--outbound M]``.
 
 Each run starts its own processes (``tests/processes.py``) on a fresh PostgreSQL database
 (created through ``$OTKLIK_TEST_PG`` and dropped afterwards) and a Redis prefix of its own at
@@ -12,8 +13,9 @@ private chat) runs in this process and notes when each request arrives; a client
 process posts the updates to the web processes' webhooks, C at a time, alternating between them.
 
 1. **Scale**, with 1 and with 2 worker processes beside the web processes (2 by default):
-   N updates from N/2 private chats, spread over 20 bots (20 Telegram inboxes). Every
-   figure is taken after a warm-up of 100 updates (answered before the clock starts).
+   N updates (default 2,000) from N/2 private chats, spread over 20 bots (20 Telegram
+   inboxes). Every figure is taken after a warm-up of 100 updates (answered before the clock
+   starts).
 
    - inbound updates/s: the updates the webhooks accepted (200) over the client's wall time;
    - end-to-end latency per message: when the emulator received the reply's ``sendMessage``
@@ -21,6 +23,12 @@ process posts the updates to the web processes' webhooks, C at a time, alternati
      all processes), p50/p95/p99/max; a refused POST is posted again and counts from its first
      try;
    - replies/s: replies over the span from the first POST to the last reply.
+
+   The updates are posted as fast as the webhooks take them (a burst): where the workers
+   answer fewer a second than the webhooks take, a backlog builds and the latency of the burst
+   is mostly time spent in it. So the same processes then take N/2 more updates (new chats)
+   posted at a steady pace, half the replies/s the burst reached: the latency of a load the
+   workers keep up with.
 
    What this measures is Otklik, not Telegram's limits. The limits stay enforced (the sender
    keeps them, and a reply held back by them counts in its latency), so the load is shaped to
@@ -32,10 +40,12 @@ process posts the updates to the web processes' webhooks, C at a time, alternati
 
 2. **Outbound**, two worker processes sending for one bot: 600 updates from 600 chats to one
    bot, posted as fast as the webhooks take them, so a backlog of replies builds and both
-   workers send it at once, sharing the bot's limits through Redis. messages/s from the first
-   ``sendMessage`` to the last, against 30/s (target ≥ 95 %; the first 30 may go at once, so a
-   perfect pair shows a little over 30/s), the busiest second (never more than 30), and the
-   429 answers (target: none).
+   workers send it at once, sharing the bot's limits through Redis. messages/s against 30/s
+   (target ≥ 95 %), taken over the time the replies held the bot's limit: a message counts
+   against it for one second, so from the first ``sendMessage`` to one second after the last
+   (a pair keeping exactly 30 in every second shows 30/s); the busiest second (never more
+   than 30); and the 429 answers (target: none). ``bench/telegram_shared.py`` measures the
+   same limits with two bare adapters in two processes; here the two are whole workers.
 
 It fails (exit status 1) when a reply is lost or doubled, an update is never accepted, or the
 emulator answered 429. Everything shares the machine: the web and worker processes, the
