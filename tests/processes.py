@@ -100,7 +100,7 @@ async def start(role: str, port: int, config: Path, folder: Path) -> Process:
         [OTKLIK, "serve", "--role", role, "--port", str(port), "--config", str(config)], log
     )
     process = Process(role, port, popen, log)
-    for _ in range(300):
+    for _ in range(600):  # up to a minute: on 2 busy CPUs a start can take over 30 s
         if popen.poll() is not None:
             raise AssertionError(f"{role} on {port} exited:\n{process.tail()}")
         if await process.health() is not None:
