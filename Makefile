@@ -45,6 +45,7 @@ bench: $(STAMP) services
 	$(BIN)/python bench/inbound.py
 	$(BIN)/python bench/telegram.py
 	$(BIN)/python bench/telegram_shared.py
+	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/delays.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/sla.py

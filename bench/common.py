@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+import redis.asyncio as redis
 from aiohttp import web
+from redis.exceptions import RedisError
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -118,3 +120,19 @@ def positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError("expected a whole number ≥ 1")
     return number
+
+
+def meets(met: bool) -> str:
+    return "meets the target" if met else "MISSES the target"
+
+
+async def redis_unreachable(url: str) -> str | None:
+    """Why Redis at ``url`` does not answer, or None when it does."""
+    probe = redis.from_url(url)
+    try:
+        await probe.ping()
+    except (RedisError, OSError) as exc:
+        return f"Redis at {url} is not reachable ({exc}); `make services` starts it."
+    finally:
+        await probe.aclose()
+    return None

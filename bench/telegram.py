@@ -52,7 +52,15 @@ from aiogram.types import Update
 from aiohttp import web
 from sqlalchemy import func, insert, select
 
-from bench.common import FLOOR_TABLE, TARGET, Outcome, each_backend, positive, serving
+from bench.common import (
+    FLOOR_TABLE,
+    TARGET,
+    Outcome,
+    each_backend,
+    meets,
+    positive,
+    serving,
+)
 from core.clock import utcnow
 from core.db import Database
 from core.messages import Inbound
@@ -338,23 +346,19 @@ def report(backend: str, updates: int, chats: int, measured: Measured) -> None:
             f"    {name:<10}{o.rate:>10.1f}{p50:>10.1f}{p99:>10.1f}{server:>12.0%}{client:>12.0%}"
         )
     ratio = measured.pipeline.rate / measured.floor.rate
-    print(f"    pipeline/floor throughput {ratio:.2f}: {_verdict(ratio >= TARGET)} ≥ {TARGET:.2f}")
+    print(f"    pipeline/floor throughput {ratio:.2f}: {meets(ratio >= TARGET)} ≥ {TARGET:.2f}")
     out = measured.out
     share = out.rate / TELEGRAM_PER_SECOND
     print(f"  (b) {out.messages} replies to {chats} chats through the sender")
     print(
         f"    {out.rate:.1f} msg/s ({out.seconds:.1f} s): {share:.0%} of Telegram's "
-        f"{TELEGRAM_PER_SECOND}/s per bot, {_verdict(share >= TARGET_SHARE)} ≥ {TARGET_SHARE:.0%}"
+        f"{TELEGRAM_PER_SECOND}/s per bot, {meets(share >= TARGET_SHARE)} ≥ {TARGET_SHARE:.0%}"
     )
     refused = out.too_many_requests
-    print(f"    429 answers: {refused}, {_verdict(not refused)} 0")
+    print(f"    429 answers: {refused}, {meets(not refused)} 0")
     for problem in measured.problems:
         print(f"  FAILED {problem}")
     print()
-
-
-def _verdict(met: bool) -> str:
-    return "meets the target" if met else "MISSES the target"
 
 
 async def main(updates: int, chats: int, client: Executor) -> int:

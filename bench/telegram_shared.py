@@ -33,9 +33,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis.asyncio as redis
-from redis.exceptions import RedisError
 
-from bench.common import positive
+from bench.common import meets, positive, redis_unreachable
 from bots.telegram.channel import TelegramChannel
 from core.bus import LocalBus
 from core.db import Database
@@ -153,10 +152,10 @@ def report(title: str, chats: int, m: Measured, *, judged: bool) -> None:
     print(
         f"  {rate:.1f} msg/s ({m.delivered} of {2 * chats} replies delivered in "
         f"{m.seconds:.1f} s): {share:.0%} of Telegram's {TELEGRAM_PER_SECOND}/s per bot"
-        + (f", {_verdict(share >= TARGET_SHARE)} ≥ {TARGET_SHARE:.0%}" if judged else "")
+        + (f", {meets(share >= TARGET_SHARE)} ≥ {TARGET_SHARE:.0%}" if judged else "")
     )
     refused = m.too_many_requests
-    print(f"  429 answers: {refused}" + (f", {_verdict(not refused)} 0" if judged else ""))
+    print(f"  429 answers: {refused}" + (f", {meets(not refused)} 0" if judged else ""))
     if m.failures:
         print(f"  {len(m.failures)} sends failed, first: {m.failures[0][:160]}")
     for problem in m.problems:
@@ -164,19 +163,10 @@ def report(title: str, chats: int, m: Measured, *, judged: bool) -> None:
     print()
 
 
-def _verdict(met: bool) -> str:
-    return "meets the target" if met else "MISSES the target"
-
-
 async def main(chats: int, pool: ProcessPoolExecutor) -> int:
-    client = redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except (RedisError, OSError) as exc:
-        print(f"Redis at {REDIS_URL} is not reachable ({exc}); `make services` starts it.")
+    if problem := await redis_unreachable(REDIS_URL):
+        print(problem)
         return 1
-    finally:
-        await client.aclose()
     print(
         f"One Telegram bot, two sending processes, on {os.cpu_count()} CPUs: Bot API emulator "
         f"in this process, Redis at {REDIS_URL}; all on 127.0.0.1.\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -57,6 +58,42 @@ class Process:
 
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def write_config(
+    folder: Path,
+    *,
+    database: str,
+    redis: str,
+    prefix: str,
+    public_url: str,
+    rules: str,
+    inboxes: list[dict[str, Any]],
+    settings: tuple[str, ...] = (),
+    pool: tuple[int, int] | None = None,
+) -> Path:
+    """``folder/config.toml`` for processes sharing ``database`` and Redis under ``prefix``,
+    with one rule file holding ``rules``; ``settings``: more TOML tables, as written;
+    ``pool``: each process's database pool size and overflow (the service's defaults: none)."""
+    (folder / "rules").mkdir()
+    (folder / "rules" / "10-load.toml").write_text(rules)
+    (folder / "surveys").mkdir()
+    lines = [
+        'locale = "en"',
+        f'rules_dir = "{folder / "rules"}"',
+        f'surveys_dir = "{folder / "surveys"}"',
+        f'[database]\nurl = "{database}"'
+        + (f"\npool_size = {pool[0]}\nmax_overflow = {pool[1]}" if pool else ""),
+        f'[redis]\nurl = "{redis}"\nprefix = "{prefix}"',
+        f'[web]\npublic_url = "{public_url}"\nsecret_key = "{"k" * 40}"',
+        '[log]\nlevel = "WARNING"',
+        *settings,
+    ]
+    for inbox in inboxes:
+        lines.append("[[inbox]]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in inbox.items()))
+    path = folder / "config.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 async def start(role: str, port: int, config: Path, folder: Path) -> Process:

@@ -36,7 +36,8 @@ async def redis_url() -> str:
     return REDIS_URL
 
 
-async def _delete(url: str, marker: str) -> None:
+async def delete_keys(url: str, marker: str) -> None:
+    """Delete every key holding ``marker``."""
     client = redis.from_url(url)
     async for key in client.scan_iter(match=f"*{marker}*"):
         await client.delete(key)
@@ -48,7 +49,7 @@ async def unique(redis_url: str) -> AsyncIterator[str]:
     """A marker to put in every key (a prefix, an inbox name); its keys go afterwards."""
     marker = f"t{uuid.uuid4().hex[:12]}"
     yield marker
-    await _delete(redis_url, marker)
+    await delete_keys(redis_url, marker)
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ async def bot_token(redis_url: str) -> AsyncIterator[str]:
     """The token of a bot id no other test uses; the keys holding that id go afterwards."""
     bot_id = random.randrange(10**9, 10**10)
     yield f"{bot_id}:AAE{'x' * 32}"
-    await _delete(redis_url, str(bot_id))
+    await delete_keys(redis_url, str(bot_id))
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ Redis and PostgreSQL "go away" behind a TCP proxy the test cuts and mends.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from sqlalchemy.engine import make_url
 from core import delays
 from core.db import Database
 from core.models import DelayedRun, Delivery, Direction, Message, OutboxItem
+from tests import processes
 from tests.databases import throwaway_url
 from tests.fakes.telegram import FakeTelegram, TgUser
 from tests.fakes.vk import FakeVk, VkUser
@@ -84,9 +84,6 @@ async def vk() -> AsyncIterator[FakeVk]:
 def write_config(
     folder: Path, database: str, redis: str, space: str, web_port: int, api: str, vk_api: str
 ) -> Path:
-    (folder / "rules").mkdir()
-    (folder / "rules" / "10-load.toml").write_text(RULES)
-    (folder / "surveys").mkdir()
     inboxes = [
         {
             "name": "hooked",
@@ -107,22 +104,20 @@ def write_config(
             "api_url": vk_api,
         },
     ]
-    lines = [
-        'locale = "en"',
-        f'rules_dir = "{folder / "rules"}"',
-        f'surveys_dir = "{folder / "surveys"}"',
-        f'[database]\nurl = "{database}"\npool_size = 4\nmax_overflow = 4',
-        f'[redis]\nurl = "{redis}"\nprefix = "{space}"',
-        f'[web]\npublic_url = "http://127.0.0.1:{web_port}"\nsecret_key = "{"k" * 40}"',
-        "[sender]\nlease_seconds = 5\nfirst_retry_seconds = 0.5",
-        "[worker]\nlease_seconds = 5",
-        '[log]\nlevel = "WARNING"',
-    ]
-    for inbox in inboxes:
-        lines.append("[[inbox]]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in inbox.items()))
-    path = folder / "config.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return processes.write_config(
+        folder,
+        database=database,
+        redis=redis,
+        prefix=space,
+        public_url=f"http://127.0.0.1:{web_port}",
+        rules=RULES,
+        inboxes=inboxes,
+        settings=(
+            "[sender]\nlease_seconds = 5\nfirst_retry_seconds = 0.5",
+            "[worker]\nlease_seconds = 5",
+        ),
+        pool=(4, 4),  # the test's PostgreSQL serves other tests too
+    )
 
 
 # One update as a platform posts it: the webhook's path, its headers, its body.

@@ -297,7 +297,7 @@ class FakeTelegram(UpdateBuilders, BotApiMethods):
     async def _handle_api(self, request: web.Request) -> web.Response:
         token, method = request.match_info["token"], request.match_info["method"]
         params = await read_params(request)
-        self.calls.append(ApiCall(token, method, params))
+        self.calls.append(ApiCall(token, method, params, time.monotonic()))
         try:
             result = await self._dispatch(token, method, params)
         except ApiError as error:

@@ -83,11 +83,13 @@ def default_description(error_code: int) -> str:
 
 
 class ApiCall(NamedTuple):
-    """One request as the fake received it, whatever it answered."""
+    """One request as the fake received it, whatever it answered; ``at``: when it arrived
+    (``time.monotonic()``, whatever clock drives the limits)."""
 
     token: str
     method: str
     params: Params
+    at: float
 
 
 @dataclass(frozen=True)
