@@ -21,6 +21,7 @@ pub/sub messages: best effort, and this process's own listeners are called direc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError, ResponseError
 
 from core.bus import Handler, Listener, Topics, _Subscriber, deliver
@@ -296,16 +298,18 @@ class RedisBus:
     async def _hear(self) -> None:
         pause = 0.5
         while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(self._told)
-                    pause = 0.5
-                    async for message in pubsub.listen():
-                        self._heard(message["data"])
+                await pubsub.subscribe(self._told)
+                pause = 0.5
+                async for message in pubsub.listen():
+                    self._heard(message["data"])
             except (RedisError, OSError) as exc:
                 log.warning("listening for notices failed (%s); trying again", exc)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, _RETRY_AT_MOST)
+            finally:
+                await _close(pubsub)
 
     def _heard(self, raw: bytes) -> None:
         try:
@@ -315,6 +319,15 @@ class RedisBus:
             self._topics.dispatch(message["topic"], message["payload"])
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("an unreadable notice was ignored: %s", exc)
+
+
+async def _close(pubsub: PubSub) -> None:
+    """Close a subscription without waiting on its socket: ``PubSub.aclose()`` alone can wait
+    for ever once its task was cancelled (redis-py issue #3941)."""
+    with contextlib.suppress(Exception):
+        if pubsub.connection is not None:
+            await pubsub.connection.disconnect(nowait=True)
+        await asyncio.wait_for(pubsub.aclose(), 2)
 
 
 async def _forever(what: str, attempt: Callable[[], Awaitable[T]]) -> T:

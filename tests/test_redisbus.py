@@ -38,7 +38,8 @@ async def loops(bus: RedisBus, *, consume: bool = False) -> AsyncIterator[None]:
     finally:
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        _, stuck = await asyncio.wait(tasks, timeout=10)
+        assert not stuck, "the bus's loops did not stop when cancelled"
 
 
 def event(number: int, name: str = MESSAGE_RECEIVED) -> Event:
