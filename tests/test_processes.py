@@ -12,6 +12,7 @@ Redis and PostgreSQL "go away" behind a TCP proxy the test cuts and mends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -315,6 +316,31 @@ class Fleet:
         await self.db.close()
 
 
+@contextlib.asynccontextmanager
+async def running_fleet(
+    folder: Path,
+    database: str,
+    telegram: FakeTelegram,
+    vk: FakeVk,
+    *,
+    redis: str,
+    space: str,
+    reach: str | None = None,
+) -> AsyncIterator[Fleet]:
+    """A Fleet whose processes reach the database at ``reach`` (default: ``database``, which
+    the test reads itself); on failure, the processes' logs are printed."""
+    web_port = free_port()
+    apis = (telegram.base_url, vk.base_url)
+    config = write_config(folder, reach or database, redis, space, web_port, *apis)
+    fleet = Fleet(folder, config, telegram, vk, database, web_port)
+    failed = True
+    try:
+        yield fleet
+        failed = False
+    finally:
+        await fleet.close(failed)
+
+
 @pytest.fixture
 async def fleet(
     tmp_path: Path,
@@ -323,18 +349,12 @@ async def fleet(
     unique: str,
     telegram: FakeTelegram,
     vk: FakeVk,
-):
+) -> AsyncIterator[Fleet]:
     """Processes over the test's database and Redis."""
-    web_port = free_port()
-    apis = (telegram.base_url, vk.base_url)
-    config = write_config(tmp_path, database, redis_url, unique, web_port, *apis)
-    fleet = Fleet(tmp_path, config, telegram, vk, database, web_port)
-    failed = True
-    try:
+    async with running_fleet(
+        tmp_path, database, telegram, vk, redis=redis_url, space=unique
+    ) as fleet:
         yield fleet
-        failed = False
-    finally:
-        await fleet.close(failed)
 
 
 async def test_a_burst_through_two_web_and_two_workers_killed_midway(fleet: Fleet):
@@ -380,29 +400,26 @@ async def test_a_server_away_for_seconds_during_a_burst(
         redis = f"redis://127.0.0.1:{proxy.port}/0"
     else:
         db_url = make_url(database).set(port=proxy.port).render_as_string(hide_password=False)
-    web_port = free_port()
-    config = write_config(tmp_path, db_url, redis, unique, web_port, telegram.base_url, vk.base_url)
-    fleet = Fleet(tmp_path, config, telegram, vk, database, web_port)
-    failed = True
     try:
-        webs = [await fleet.start("web", web_port), await fleet.start("web")]
-        await fleet.start("worker")
-        await fleet.start("worker")
-        fleet.poll_later(100)
-        burst = Burst(telegram, vk, webs, updates=1_500, chats=100, twice=100)
-        posting = asyncio.create_task(burst.run())
-        await eventually(lambda: burst.posted >= 400, seconds=120)
-        await proxy.cut()
-        at_cut = burst.posted
-        await asyncio.sleep(5)
-        during = burst.posted - at_cut
-        refused_during = list(burst.refused)
-        await proxy.mend()
-        await asyncio.wait_for(posting, 300)
-        found = await fleet.finished(burst)
-        failed = False
+        async with running_fleet(
+            tmp_path, database, telegram, vk, redis=redis, space=unique, reach=db_url
+        ) as fleet:
+            webs = [await fleet.start("web", fleet.web_port), await fleet.start("web")]
+            await fleet.start("worker")
+            await fleet.start("worker")
+            fleet.poll_later(100)
+            burst = Burst(telegram, vk, webs, updates=1_500, chats=100, twice=100)
+            posting = asyncio.create_task(burst.run())
+            await eventually(lambda: burst.posted >= 400, seconds=120)
+            await proxy.cut()
+            at_cut = burst.posted
+            await asyncio.sleep(5)
+            during = burst.posted - at_cut
+            refused_during = list(burst.refused)
+            await proxy.mend()
+            await asyncio.wait_for(posting, 300)
+            found = await fleet.finished(burst)
     finally:
-        await fleet.close(failed)
         if proxy.up:
             await proxy.cut()
     fleet.check_once(burst, found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -39,7 +40,17 @@ async def loops(bus: RedisBus, *, consume: bool = False) -> AsyncIterator[None]:
         for task in tasks:
             task.cancel()
         _, stuck = await asyncio.wait(tasks, timeout=10)
-        assert not stuck, "the bus's loops did not stop when cancelled"
+        assert not stuck, "the bus's loops did not stop when cancelled:\n" + waiting_tasks()
+
+
+def waiting_tasks() -> str:
+    """Where every task of the loop waits: what a test that cannot stop should show."""
+    stacks = []
+    for task in asyncio.all_tasks():
+        out = io.StringIO()
+        task.print_stack(file=out)
+        stacks.append(out.getvalue())
+    return "\n".join(stacks)
 
 
 def event(number: int, name: str = MESSAGE_RECEIVED) -> Event:
