@@ -49,7 +49,7 @@ def build_channels(
     """Every inbox's adapter. ``redis``, when given, is shared by the messengers' adapters with
     every other process: rate limits, the updates seen, aiogram's FSM states (under ``[redis]
     prefix``). ``routes``: mount the webhooks and pages (a web process)."""
-    shared = {"redis": redis, "prefix": config.redis.prefix}
+    prefix = config.redis.prefix
     channels: dict[str, Channel] = {}
     default_chat = next((i.name for i in config.inbox if isinstance(i, WebchatInbox)), None)
     for inbox in config.inbox:
@@ -59,15 +59,19 @@ def build_channels(
                 chat.mount(app, default=inbox.name == default_chat)
             channels[inbox.name] = chat
         elif isinstance(inbox, TelegramInbox):
-            bot = TelegramChannel(inbox, desk, config.locale, config.web.base_url, **shared)
+            bot = TelegramChannel(
+                inbox, desk, config.locale, config.web.base_url, redis=redis, prefix=prefix
+            )
             bot.mount(app, routes=routes)
             channels[inbox.name] = bot
         elif isinstance(inbox, ViberInbox):
-            viber = ViberChannel(inbox, desk, config.locale, config.web.base_url, **shared)
+            viber = ViberChannel(
+                inbox, desk, config.locale, config.web.base_url, redis=redis, prefix=prefix
+            )
             viber.mount(app, routes=routes)
             channels[inbox.name] = viber
         elif isinstance(inbox, VkInbox):
-            vk = VkChannel(inbox, desk, config.locale, **shared)
+            vk = VkChannel(inbox, desk, config.locale, redis=redis, prefix=prefix)
             vk.mount(app, routes=routes)
             channels[inbox.name] = vk
         elif isinstance(inbox, EmailInbox):
