@@ -24,6 +24,8 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from core.stopping import unless_stopped
+
 log = logging.getLogger("otklik.leader")
 KEY = "otklik:leader"
 Duties = Callable[[], Awaitable[None]]
@@ -102,6 +104,7 @@ class Leadership:
             else:
                 held = bool(await self._redis.set(self._key, self.name, nx=True, px=ttl_ms))
         except (RedisError, OSError, TimeoutError) as exc:
+            unless_stopped()
             log.warning("leader election: Redis failed (%s)", exc)
             # Stop a whole renewal early: the next try comes a third of ttl later.
             return self.leading and time.monotonic() + self._ttl / 3 < self._valid_until

@@ -39,6 +39,7 @@ from redis.commands.core import AsyncScript
 
 from core.ratelimit import RateLimiter, Rule
 from core.redis_faults import ANSWER_SECONDS, UNREACHABLE, Outage
+from core.stopping import unless_stopped
 
 log = logging.getLogger("otklik.ratelimit")
 
@@ -273,6 +274,7 @@ class RedisRateLimiter:
             try:
                 await self._call(self._renew, keys, [waiter.id, self._lease_ms])
             except UNREACHABLE as exc:
+                unless_stopped()
                 log.info("rate limits: a lease not renewed (%s)", exc)
 
     async def _call(self, script: AsyncScript, keys: list[str], args: list[str | float]) -> Any:

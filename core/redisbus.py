@@ -38,6 +38,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from core.bus import Handler, Listener, Topics, _Subscriber, deliver
 from core.events import Event
+from core.stopping import unless_stopped
 
 log = logging.getLogger("otklik.bus")
 STREAM = "otklik:events"
@@ -45,6 +46,8 @@ T = TypeVar("T")
 _FIELD = b"event"
 _BATCH = 200
 _BLOCK_MS = 1000
+_HEAR_SECONDS = 1.0  # the notices' reader looks up this often, if only to see it must stop
+_CLOSE_SECONDS = 2.0  # a stop waits this long at most for the notices' connection to close
 _RETRY_AT_MOST = 10.0  # seconds between tries while Redis is away
 _DONE_KEPT = 24 * 3600  # seconds a handled event of a group stays marked
 
@@ -107,6 +110,7 @@ class RedisBus:
         self._away = False  # the last send failed: publish only queues until a retry succeeds
         self._told_out: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10_000)
         self._failures: dict[bytes, int] = {}
+        self._closing: set[asyncio.Task[None]] = set()
 
     # -- publishing ------------------------------------------------------------------------
 
@@ -208,6 +212,7 @@ class RedisBus:
                     {self._stream: last}, count=_BATCH, block=_BLOCK_MS
                 )
             except (RedisError, OSError) as exc:
+                unless_stopped()
                 log.warning("reading events from Redis failed (%s); trying again", exc)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, _RETRY_AT_MOST)
@@ -241,6 +246,7 @@ class RedisBus:
                     for _stream, entries in answer:
                         await self._handle(group, members, entries)
             except (RedisError, OSError) as exc:
+                unless_stopped()
                 log.warning("group %s: Redis failed (%s); trying again", group, exc)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, _RETRY_AT_MOST)
@@ -293,23 +299,41 @@ class RedisBus:
             try:
                 await self._redis.publish(self._told, message)
             except (RedisError, OSError) as exc:
+                unless_stopped()
                 log.debug("a notice was not sent: %s", exc)
 
     async def _hear(self) -> None:
+        """Receive the notices, each second asking for what came (not ``listen()``, which
+        blocks on the socket until a message comes, even once a swallowed cancellation asked
+        it to stop)."""
         pause = 0.5
         while True:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._told)
                 pause = 0.5
-                async for message in pubsub.listen():
-                    self._heard(message["data"])
+                while True:
+                    unless_stopped()
+                    message = await pubsub.get_message(timeout=_HEAR_SECONDS)
+                    if message is not None:
+                        self._heard(message["data"])
             except (RedisError, OSError) as exc:
+                unless_stopped()
                 log.warning("listening for notices failed (%s); trying again", exc)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, _RETRY_AT_MOST)
             finally:
-                await _close(pubsub)
+                await self._close(pubsub)
+
+    async def _close(self, pubsub: PubSub) -> None:
+        """Close a subscription, waiting at most ``_CLOSE_SECONDS``: ``PubSub.aclose()``
+        cannot be cancelled and can wait for ever on its socket once its task was cancelled
+        (redis-py issue #3941), so it runs as a task of its own that a stop does not wait
+        for."""
+        closing = asyncio.create_task(_closed(pubsub), name="otklik-bus-close")
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+        await asyncio.wait([closing], timeout=_CLOSE_SECONDS)
 
     def _heard(self, raw: bytes) -> None:
         try:
@@ -321,13 +345,12 @@ class RedisBus:
             log.warning("an unreadable notice was ignored: %s", exc)
 
 
-async def _close(pubsub: PubSub) -> None:
-    """Close a subscription without waiting on its socket: ``PubSub.aclose()`` alone can wait
-    for ever once its task was cancelled (redis-py issue #3941)."""
+async def _closed(pubsub: PubSub) -> None:
+    """Drop the subscription's socket without waiting on it, then hand its connection back."""
     with contextlib.suppress(Exception):
         if pubsub.connection is not None:
             await pubsub.connection.disconnect(nowait=True)
-        await asyncio.wait_for(pubsub.aclose(), 2)
+        await pubsub.aclose()
 
 
 async def _forever(what: str, attempt: Callable[[], Awaitable[T]]) -> T:
@@ -337,6 +360,7 @@ async def _forever(what: str, attempt: Callable[[], Awaitable[T]]) -> T:
         try:
             return await attempt()
         except (RedisError, OSError) as exc:
+            unless_stopped()
             log.warning("%s failed (%s); trying again", what, exc)
             await asyncio.sleep(pause)
             pause = min(pause * 2, _RETRY_AT_MOST)

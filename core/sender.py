@@ -36,6 +36,7 @@ from core.events import Event
 from core.i18n import text
 from core.logctx import bound
 from core.models import Delivery, OutboxItem
+from core.stopping import unless_stopped
 
 log = logging.getLogger("otklik.sender")
 
@@ -95,6 +96,7 @@ class Sender:
             try:
                 await self.drain(poll_seconds)
             except Exception:
+                unless_stopped()
                 log.exception("sender pass failed; retrying in %ss", poll_seconds)
             await self._nap(poll_seconds)
 

@@ -27,6 +27,7 @@ from core.leader import Alone, Leadership
 from core.redisbus import RedisBus
 from core.sender import RetryPolicy, Sender
 from core.sla.hook import SlaHook
+from core.stopping import unless_stopped
 from core.surveys import load_surveys
 from core.surveys.checks import unknown_surveys
 from otklik import roles
@@ -159,6 +160,7 @@ async def _restarting(name: str, loop: Callable[[], Awaitable[None]]) -> None:
             await loop()
             return
         except Exception:
+            unless_stopped()
             log.exception("%s failed; starting it again in %.0f s", name, pause)
         await asyncio.sleep(pause)
         pause = min(pause * 2, 60.0)

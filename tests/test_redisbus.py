@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from core.clock import utcnow
 from core.events import MESSAGE_RECEIVED, TICKET_CLOSED, TICKET_CREATED, Event
@@ -51,6 +52,19 @@ def waiting_tasks() -> str:
         task.print_stack(file=out)
         stacks.append(out.getvalue())
     return "\n".join(stacks)
+
+
+def cancel_turned_into_error(call: Callable[..., Any]) -> Callable[..., Any]:
+    """``call``, but a cancellation while it waits comes out as a Redis error, as some client
+    libraries do when a cancel meets a timeout or a dropped socket."""
+
+    async def converting(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await call(*args, **kwargs)
+        except asyncio.CancelledError:
+            raise RedisConnectionError("the read was cut short") from None
+
+    return converting
 
 
 def event(number: int, name: str = MESSAGE_RECEIVED) -> Event:
@@ -204,3 +218,16 @@ async def test_an_event_in_the_stream_twice_is_handled_once_by_a_group(unique: s
             await eventually(lambda: len(seen) == 3)
             await asyncio.sleep(0.5)
     assert [e.ticket_id for e in handled] == [1, 2]
+
+
+async def test_loops_stop_even_when_redis_turns_their_cancellation_into_an_error(unique: str):
+    client = Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    for name in ("xread", "xreadgroup"):
+        setattr(client, name, cancel_turned_into_error(getattr(client, name)))
+    bus = RedisBus(client, stream=f"{unique}:events")
+    bus.subscribe(recorder([]), group="mirror")
+    try:
+        async with loops(bus, consume=True):  # fails if a loop retries instead of stopping
+            await asyncio.sleep(0.5)  # both readers are blocked in a read
+    finally:
+        await client.aclose()

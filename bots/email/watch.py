@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bots.email.imap import Mailbox, connect
+from core.stopping import unless_stopped
 from settings.config import EmailInbox
 
 log = logging.getLogger("otklik.email")
@@ -47,6 +48,7 @@ async def watch(inbox: EmailInbox, handle: Handler) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the server, the network or our database
+            unless_stopped()
             log.warning(
                 "inbox %s: IMAP failed (%s: %s), again in %ss",
                 inbox.name,

@@ -29,6 +29,7 @@ from core.desk import Desk
 from core.messages import Outbound
 from core.ratelimit_redis import RedisRateLimiter
 from core.seen import RecentUpdates, RedisUpdates, Seen
+from core.stopping import unless_stopped
 from settings.config import TelegramInbox
 
 log = logging.getLogger("otklik.telegram")
@@ -190,6 +191,7 @@ class TelegramChannel:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Telegram, the network or our database: wait, try again
+                unless_stopped()
                 log.warning(
                     "inbox %s: polling failed (%s), retrying in %ss", self.inbox.name, exc, pause
                 )

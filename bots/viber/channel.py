@@ -23,6 +23,7 @@ from core.channels import Sent
 from core.desk import Desk
 from core.messages import Outbound
 from core.seen import RecentUpdates, RedisUpdates, Seen
+from core.stopping import unless_stopped
 from settings.config import ViberInbox
 
 log = logging.getLogger("otklik.viber")
@@ -122,6 +123,7 @@ class ViberChannel:
                 reason: ViberError = exc
             except ViberError as exc:
                 reason = exc
+            unless_stopped()
             log.warning(
                 "inbox %s: setting the Viber webhook failed (%s), retrying in %ss",
                 self.inbox.name,

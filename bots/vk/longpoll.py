@@ -16,6 +16,7 @@ from aiohttp import ClientTimeout
 
 from bots.vk.api import VkApi
 from bots.vk.events import BadUpdate, VkEvents
+from core.stopping import unless_stopped
 
 log = logging.getLogger("otklik.vk")
 WAIT_SECONDS = 25
@@ -48,6 +49,7 @@ async def poll(api: VkApi, group_id: int, events: VkEvents, name: str) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # VK, the network or our database: wait, try again
+            unless_stopped()
             log.warning("inbox %s: long poll failed (%s), retrying in %ss", name, exc, pause)
             await asyncio.sleep(pause)
             pause = min(pause * 2, 30.0)

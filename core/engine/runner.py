@@ -38,6 +38,7 @@ from core.logctx import bound
 from core.rules import Rule
 from core.sla import escalations, timers
 from core.sla.policy import NO_SLA, SlaPolicy
+from core.stopping import unless_stopped
 
 log = logging.getLogger("otklik.rules")
 _STATS_EVERY = timedelta(seconds=1)  # how often "last fired" on the rules page catches up
@@ -101,6 +102,7 @@ class Engine:
                     if self._clock() - self._flushed > _STATS_EVERY:
                         await self._flush_stats()
                 except Exception:  # the database, most likely: its claim rolled back
+                    unless_stopped()
                     log.exception("claiming rule runs failed; trying again in %.1f s", retry)
                     await asyncio.sleep(retry)
                     retry = min(retry * 2, _RETRY_AT_MOST)
