@@ -34,7 +34,7 @@ from core.models import (
 )
 from core.surveys import Survey
 from core.surveys import requests as surveys
-from core.work import Work, facts_of
+from core.work import Batch, Work, facts_of
 
 T = TypeVar("T")
 Hook = Callable[[Work], Awaitable[None]]
@@ -81,6 +81,7 @@ class Desk:
             async with self.db.transaction() as session:
                 unit = Unit(self, session, self.clock(), depth, savepoints)
                 yield unit
+                await unit.settle()
             await self._published(unit.works)
 
     async def facts(self, ticket_id: int) -> dict[str, Any] | None:
@@ -269,11 +270,18 @@ class Unit:
         self._desk = desk
         self._depth = depth
         self._savepoints = savepoints
+        self._batch = Batch()
+        self._unhooked: list[Work] = []  # works of batched verbs whose hooks wait for settle
 
     async def do(self, verb: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run ``verb(work, *args)`` in a savepoint; on error it is undone and re-raised.
-        Without savepoints, an error raises ``Undone``."""
+        Without savepoints, an error raises ``Undone``, and a ``batched`` verb leaves its
+        inserts to the unit's batch: what it wrote waits, with the hooks of its work, until
+        a verb that is not batched runs or the unit ends (``settle``)."""
         desk = self._desk
+        batching = not self._savepoints and getattr(verb, "batched", False)
+        if not batching:
+            await self.settle()
         work = Work(
             self.session,
             self.now,
@@ -282,17 +290,35 @@ class Unit:
             zone=desk.zone,
             locale=desk.locale,
             locked={} if self._savepoints else self._locked,
+            batch=self._batch if batching else None,
         )
         if self._savepoints:
             async with self.session.begin_nested():
                 result = await self._done(work, verb, *args)
         else:
             try:
-                result = await self._done(work, verb, *args)
+                if batching:
+                    result = await verb(work, *args)
+                    self._unhooked.append(work)
+                else:
+                    result = await self._done(work, verb, *args)
             except Exception as exc:
                 raise Undone(f"{verb.__name__} failed: {exc}") from exc
         self.works.append(work)
         return result
+
+    async def settle(self) -> None:
+        """Write what the batched verbs left waiting, then run their works' hooks."""
+        if not self._unhooked:
+            return
+        try:
+            await self._batch.write(self.session)
+            unhooked, self._unhooked = self._unhooked, []
+            for work in unhooked:
+                for hook in self._desk._before_commit:
+                    await hook(work)
+        except Exception as exc:
+            raise Undone(f"writing the batched work failed: {exc}") from exc
 
     async def _done(self, work: Work, verb: Callable[..., Awaitable[T]], *args: Any) -> T:
         result = await verb(work, *args)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import events, i18n, outbox
 from core.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
@@ -20,8 +23,9 @@ from core.messages import MAX_TEXT, Button, clean_text
 from core.models import Agent, Direction, Message, Role, Ticket, TicketStatus
 from core.models import Button as ButtonRow
 from core.status import audit, change_status
-from core.work import Work, message_snapshot
+from core.work import Work, batched, message_snapshot
 
+_INSERT_MESSAGE = insert(Message).returning(Message.id, sort_by_parameter_order=True)
 log = logging.getLogger("otklik.core")
 
 ALLOWED = {
@@ -135,31 +139,63 @@ async def note(
     work: Work, number: int, agent: Agent | None, text: str, origin: str | None = None
 ) -> Message:
     """An internal note: agents see it, the customer never does. Any agent may write one;
-    ``agent`` None: the rules did."""
+    ``agent`` None: the rules did (see ``add_note``)."""
     agent = await acting(work, agent) if agent is not None else None
     ticket = await ticket_for_update(work, number)
-    message = Message(
-        ticket_id=ticket.id,
-        inbox_id=ticket.inbox_id,
-        direction=Direction.OUT,
-        internal=True,
-        author=agent,
-        text=checked_text(text),
-        created_at=work.now,
-        buttons=[],
-        delivery=None,
-    )
-    work.session.add(message)
-    ticket.updated_at = work.now
-    await work.session.flush()
+    values = _note(ticket, agent, text, work.now)
+    conn = await work.session.connection()
+    message = Message(id=await conn.scalar(_INSERT_MESSAGE, values), **values)
+    for name, value in (("author", agent), ("buttons", []), ("delivery", None)):
+        set_committed_value(message, name, value)
+    _noted(work, ticket, message_snapshot(message), agent, origin)
+    return message
+
+
+@batched
+async def add_note(work: Work, number: int, text: str, origin: str | None) -> None:
+    """A rule's note. In a group of rule runs, the notes are inserted together at the end
+    (``Work.batch``): the event's message id is filled in then."""
+    ticket = await ticket_for_update(work, number)
+    values = _note(ticket, None, text, work.now)
+    snapshot = message_snapshot(Message(**values))
+    if work.batch is None:
+        conn = await work.session.connection()
+        snapshot["id"] = await conn.scalar(_INSERT_MESSAGE, values)
+    else:
+        work.batch.insert(_INSERT_MESSAGE, values, lambda row_id: snapshot.update(id=row_id))
+    _noted(work, ticket, snapshot, None, origin)
+
+
+def _note(ticket: Ticket, agent: Agent | None, text: str, now: datetime) -> dict[str, Any]:
+    """A note's row, written with one INSERT rather than through the ORM's unit of work."""
+    return {
+        "ticket_id": ticket.id,
+        "inbox_id": ticket.inbox_id,
+        "direction": Direction.OUT,
+        "internal": True,
+        "author_agent_id": agent.id if agent is not None else None,
+        "text": checked_text(text),
+        "created_at": now,
+        "attachments": [],
+        "edits": [],
+    }
+
+
+def _noted(
+    work: Work,
+    ticket: Ticket,
+    message: dict[str, Any],
+    agent: Agent | None,
+    origin: str | None,
+) -> None:
+    ticket.updated_at = work.now  # goes out with the transaction's next flush
     work.emit(
         events.NOTE_ADDED,
         ticket,
-        message=message_snapshot(message),
+        message=message,
         agent=_agent_snapshot(agent),
         origin=origin,
     )
-    return message
 
 
 async def assign(work: Work, number: int, agent: Agent, assignee_id: int | None) -> Ticket:

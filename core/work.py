@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import Insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.events import Event
@@ -72,6 +73,39 @@ class Facts:
         }
 
 
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def batched(verb: V) -> V:
+    """Mark a verb that may leave its inserts to ``Work.batch`` (see ``Batch``)."""
+    verb.batched = True  # type: ignore[attr-defined]
+    return verb
+
+
+class Batch:
+    """Rows that the verbs of one transaction insert together, one statement per kind
+    (a group of rule runs writing a note each: one INSERT of all the notes, not one a run).
+    Each row's ``then`` gets its id once written. The transaction writes them (``write``)
+    before anything else reads or writes and before it commits (``Unit.settle``)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[Insert, list[tuple[dict[str, Any], Callable[[int], None]]]] = {}
+
+    def insert(
+        self, statement: Insert, values: dict[str, Any], then: Callable[[int], None]
+    ) -> None:
+        """``statement``: an INSERT … RETURNING the id, sorted by parameter order."""
+        self._rows.setdefault(statement, []).append((values, then))
+
+    async def write(self, session: AsyncSession) -> None:
+        conn = await session.connection()
+        rows, self._rows = self._rows, {}
+        for statement, waiting in rows.items():
+            ids = (await conn.execute(statement, [values for values, _ in waiting])).scalars()
+            for (_, then), row_id in zip(waiting, ids, strict=True):
+                then(row_id)
+
+
 @dataclass
 class Work:
     session: AsyncSession
@@ -86,6 +120,8 @@ class Work:
     locked: Mapping[int, Ticket] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     outbox_queued: bool = False
+    # Where a ``batched`` verb leaves its inserts, when its transaction batches them.
+    batch: Batch | None = None
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def emit(self, name: str, ticket: Ticket | Facts | None = None, **data: Any) -> None:

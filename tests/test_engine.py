@@ -13,8 +13,9 @@ from core.db import Database
 from core.desk import Unit
 from core.engine.perform import Later, Performer, Run
 from core.engine.runner import Engine
+from core.events import NOTE_ADDED, Event
 from core.messages import Inbound
-from core.models import DelayedRun, Role, RuleStat, TicketStatus
+from core.models import DelayedRun, Message, Role, RuleStat, TicketStatus
 from tests.engine import Rig, make_engine, next_due
 from tests.people import make_agent
 from tests.waiting import eventually
@@ -220,6 +221,49 @@ then = [{ action = "assign", agent = "ghost" }, { action = "note", text = "after
         assert (await s.scalars(select(DelayedRun.state))).all() == [delays.DONE] * 5
         stats = {row.rule_id: row.fired for row in await s.scalars(select(RuleStat))}
     assert stats == {"seen": 5, "broken": 1}
+
+
+async def test_notes_of_runs_fired_together_are_written_at_once_and_keep_their_ids(r: Rig):
+    r.write(
+        """
+[[rule]]
+id = "seen"
+on = "ticket.created"
+then = [
+  { action = "note", text = "seen #{{ ticket.number }}" },
+  { action = "tag", tags = ["seen"] },
+  { action = "note", text = "tagged #{{ ticket.number }}" },
+]
+
+[[rule]]
+id = "echo"
+on = "note.added"
+if = { field = "message.text", matches = "^seen" }
+then = [{ action = "note", text = "echo of {{ message.id }}" }]
+"""
+    )
+    noted: list[Event] = []
+
+    async def record(event: Event) -> None:
+        noted.append(event)
+
+    r.desk.bus.subscribe(record, [NOTE_ADDED])
+    for who in ("a", "b", "c", "d", "e"):  # their runs are claimed, and fired, together
+        await r.desk.receive(Inbound(inbox="web", external_id=who, text="hi"))
+    assert await r.engine.fire_due() == 10  # five "seen" runs, then five "echo" runs
+    async with r.db.reading() as s:
+        stored = dict((await s.execute(select(Message.text, Message.id))).all())
+    assert {e.data["message"]["text"]: e.data["message"]["id"] for e in noted} == {
+        text: id for text, id in stored.items() if text != "hi"
+    }
+    for number in range(1, 6):
+        seen_id = stored[f"seen #{number}"]
+        assert await r.texts(number, internal=True) == [
+            f"seen #{number}",
+            f"tagged #{number}",
+            f"echo of {seen_id}",  # the rule on note.added saw the note's id
+        ]
+        assert (await r.ticket(number)).tags == ["seen"]
 
 
 async def test_a_run_whose_rule_was_removed_is_skipped(r: Rig):

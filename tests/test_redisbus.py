@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -45,12 +44,19 @@ async def loops(bus: RedisBus, *, consume: bool = False) -> AsyncIterator[None]:
 
 
 def waiting_tasks() -> str:
-    """Where every task of the loop waits: what a test that cannot stop should show."""
+    """Where every task of the loop waits, down to the innermost awaited coroutine (a task's
+    own stack shows only its outermost one): what a test that cannot stop should show."""
     stacks = []
     for task in asyncio.all_tasks():
-        out = io.StringIO()
-        task.print_stack(file=out)
-        stacks.append(out.getvalue())
+        lines = [repr(task)]
+        awaited: Any = task.get_coro()
+        while awaited is not None:
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "ag_frame", None)
+            if frame is not None:
+                code = frame.f_code
+                lines.append(f"  {code.co_filename}:{frame.f_lineno} {code.co_name}")
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
+        stacks.append("\n".join(lines))
     return "\n".join(stacks)
 
 

@@ -148,7 +148,7 @@ class Performer:
                 await unit.do(tickets.reply, run.number, None, text, buttons, run.origin)
             case Note():
                 text = self._text(action.text, run)
-                await unit.do(tickets.note, run.number, None, text, run.origin)
+                await unit.do(tickets.add_note, run.number, text, run.origin)
             case SendEmail():
                 subject, text = self._text(action.subject, run), self._text(action.text, run)
                 skipped = await unit.do(changes.email, run.ticket_id, subject, text)
