@@ -71,6 +71,7 @@ class Leadership:
         working: asyncio.Task[None] | None = None
         try:
             while True:
+                unless_stopped()
                 held = await self._hold()
                 if held and working is None:
                     log.info("%s leads now", self.name)

@@ -270,6 +270,7 @@ class RedisRateLimiter:
         """Renew the event's lease while its block runs."""
         keys = [self._sets(rule)[0] for rule in waiter.rules]
         while True:
+            unless_stopped()
             await asyncio.sleep(self._lease_ms / 3000)
             try:
                 await self._call(self._renew, keys, [waiter.id, self._lease_ms])

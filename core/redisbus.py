@@ -46,7 +46,7 @@ T = TypeVar("T")
 _FIELD = b"event"
 _BATCH = 200
 _BLOCK_MS = 1000
-_HEAR_SECONDS = 1.0  # the notices' reader looks up this often, if only to see it must stop
+_HEAR_SECONDS = 1.0  # the notices' loops look up this often, if only to see they must stop
 _CLOSE_SECONDS = 2.0  # a stop waits this long at most for the notices' connection to close
 _RETRY_AT_MOST = 10.0  # seconds between tries while Redis is away
 _DONE_KEPT = 24 * 3600  # seconds a handled event of a group stays marked
@@ -199,6 +199,7 @@ class RedisBus:
     async def _resend(self) -> None:
         pause = 0.5
         while True:
+            unless_stopped()
             await asyncio.sleep(pause)
             if self._outgoing and self._away:
                 pause = 0.5 if await self._send() else min(pause * 2, _RETRY_AT_MOST)
@@ -207,6 +208,7 @@ class RedisBus:
         last = await _forever("finding the stream's end", self._end)
         pause = 0.5
         while True:
+            unless_stopped()
             try:
                 answer = await self._redis.xread(
                     {self._stream: last}, count=_BATCH, block=_BLOCK_MS
@@ -232,6 +234,7 @@ class RedisBus:
     async def _consume(self, group: str, members: list[_Subscriber]) -> None:
         pause = 0.5
         while True:
+            unless_stopped()
             try:
                 await self._claim_orphans(group)
                 # First our own pending entries (failed before, or claimed), then new ones.
@@ -295,7 +298,12 @@ class RedisBus:
 
     async def _tell_out(self) -> None:
         while True:
-            message = await self._told_out.get()
+            unless_stopped()
+            try:  # not an endless wait: a stop whose cancellation was swallowed is seen
+                async with asyncio.timeout(_HEAR_SECONDS):
+                    message = await self._told_out.get()
+            except TimeoutError:
+                continue
             try:
                 await self._redis.publish(self._told, message)
             except (RedisError, OSError) as exc:
@@ -308,6 +316,7 @@ class RedisBus:
         it to stop)."""
         pause = 0.5
         while True:
+            unless_stopped()
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._told)
@@ -357,6 +366,7 @@ async def _forever(what: str, attempt: Callable[[], Awaitable[T]]) -> T:
     """``attempt()`` until it succeeds, backing off while Redis fails."""
     pause = 0.5
     while True:
+        unless_stopped()
         try:
             return await attempt()
         except (RedisError, OSError) as exc:

@@ -93,6 +93,7 @@ class Sender:
         """Deliver until cancelled."""
         log.info("sender started for inboxes: %s", ", ".join(sorted(self._channels)) or "none")
         while True:
+            unless_stopped()
             try:
                 await self.drain(poll_seconds)
             except Exception:

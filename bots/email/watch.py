@@ -28,6 +28,7 @@ async def watch(inbox: EmailInbox, handle: Handler) -> None:
     """Read the inbox until cancelled; a failure reconnects after a growing pause."""
     pause = 1.0
     while True:
+        unless_stopped()
         mailbox: Mailbox | None = None
         try:
             mailbox = await connect(inbox.imap)
@@ -39,6 +40,7 @@ async def watch(inbox: EmailInbox, handle: Handler) -> None:
                 "IDLE" if mailbox.idles else f"every {inbox.poll_seconds:g}s",
             )
             while True:
+                unless_stopped()
                 await read_unseen(mailbox, handle, inbox.name)
                 pause = 1.0
                 if mailbox.idles:
@@ -68,6 +70,7 @@ async def read_unseen(mailbox: Mailbox, handle: Handler, name: str) -> int:
     mail meanwhile (an IDLE after this would not hear of that mail); how many were handled."""
     handled = 0
     while True:
+        unless_stopped()
         arrivals = mailbox.arrivals
         for uid in await mailbox.unseen():
             raw = await mailbox.fetch(uid)

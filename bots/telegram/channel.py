@@ -177,6 +177,7 @@ class TelegramChannel:
         offset: int | None = None
         pause = 1.0
         while True:
+            unless_stopped()
             try:
                 updates = await self.bot.get_updates(
                     offset=offset,

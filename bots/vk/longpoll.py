@@ -35,6 +35,7 @@ async def poll(api: VkApi, group_id: int, events: VkEvents, name: str) -> None:
     pause = 1.0
     log.info("inbox %s: long polling VK", name)
     while True:
+        unless_stopped()
         try:
             if server is None:
                 server = Server(await api.call("groups.getLongPollServer", group_id=group_id))

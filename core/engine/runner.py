@@ -96,6 +96,7 @@ class Engine:
         retry = self._poll
         try:
             while True:
+                unless_stopped()
                 metrics.SCHEDULER.beat()
                 try:
                     claimed = await self._claim()
