@@ -42,7 +42,9 @@ lateness
 stall
     A probe task sleeps 10 ms in a loop while the runs fire; how much later than asked it wakes
     is how long the event loop was held by something else. The longest, against the target
-    < 100 ms.
+    < 100 ms. Not while an engine is being set up (at the start, and the new one at the
+    restart: a new process's start-up, before it fires anything); the old engine's stop is
+    measured.
 runs/s
     Runs fired per second from the first due time until the last run finished (the window
     is S seconds, so N/S is what keeping up takes).
@@ -333,19 +335,27 @@ async def fire(url: str, folder: Path, start: datetime, measured: Pass, plan: Pl
                 restart_at = None
                 measured.restarted_after = len(seen)
                 await service.stop()
+                # The new engine's set-up (a new process's start) is not a stall of firing,
+                # as the first one's is not: the probe waits until it is up.
+                await _cancel(probing)
                 service = await Service.start(url, folder, seen)
+                probing = asyncio.create_task(probe(measured.stalls))
             if now > deadline:
                 break  # cut off: what did not fire is counted below
             if now > t_start + plan.window and len(seen) and await _open_runs(watcher) == 0:
                 break  # all finished, some without a note (skipped or failed: counted below)
     finally:
         await service.stop()
-        probing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await probing
+        await _cancel(probing)
         await watcher.close()
     measured.cpu = time.process_time() - cpu
     measured.rss_peak = peak_rss()
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _open_runs(db: Database) -> int:

@@ -30,7 +30,7 @@ from core.models import (
     TicketStatus,
 )
 from core.status import audit, status_events
-from core.work import Facts, Work, message_snapshot
+from core.work import Facts, Work, row_snapshot
 
 log = logging.getLogger("otklik.core")
 SUBJECT_LENGTH = 80
@@ -85,9 +85,7 @@ async def receive(work: Work, inbound: Inbound) -> Received:
     if new_ticket:
         work.emit(events.TICKET_CREATED, ticket)
         log.info("ticket created")
-    work.emit(
-        events.MESSAGE_RECEIVED, ticket, message=message_snapshot(Message(id=message_id, **values))
-    )
+    work.emit(events.MESSAGE_RECEIVED, ticket, message=row_snapshot(message_id, values))
     log.info("inbound message %s stored", message_id)
     return Received(ticket.number, message_id, new_ticket=new_ticket)
 

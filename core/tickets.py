@@ -23,7 +23,7 @@ from core.messages import MAX_TEXT, Button, clean_text
 from core.models import Agent, Direction, Message, Role, Ticket, TicketStatus
 from core.models import Button as ButtonRow
 from core.status import audit, change_status
-from core.work import Work, batched, message_snapshot
+from core.work import Work, batched, message_snapshot, row_snapshot
 
 _INSERT_MESSAGE = insert(Message).returning(Message.id, sort_by_parameter_order=True)
 log = logging.getLogger("otklik.core")
@@ -157,7 +157,7 @@ async def add_note(work: Work, number: int, text: str, origin: str | None) -> No
     (``Work.batch``): the event's message id is filled in then."""
     ticket = await ticket_for_update(work, number)
     values = _note(ticket, None, text, work.now)
-    snapshot = message_snapshot(Message(**values))
+    snapshot = row_snapshot(None, values)
     if work.batch is None:
         conn = await work.session.connection()
         snapshot["id"] = await conn.scalar(_INSERT_MESSAGE, values)

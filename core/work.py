@@ -141,14 +141,30 @@ class Work:
 
 
 def message_snapshot(message: Message) -> dict[str, Any]:
+    return row_snapshot(
+        message.id,
+        {
+            "text": message.text,
+            "direction": message.direction,
+            "internal": message.internal,
+            "attachments": message.attachments,
+            "author_agent_id": message.author_agent_id,
+            "created_at": message.created_at,
+        },
+    )
+
+
+def row_snapshot(message_id: int | None, row: Mapping[str, Any]) -> dict[str, Any]:
+    """What events tell of a message, from the values of its row as inserted (no ORM object
+    is made for a row written with a plain INSERT)."""
     return {
-        "id": message.id,
-        "text": message.text,
-        "direction": message.direction,
-        "internal": message.internal,
-        "attachments": message.attachments,
-        "author_id": message.author_agent_id,
-        "created_at": message.created_at.isoformat(),
+        "id": message_id,
+        "text": row["text"],
+        "direction": row["direction"],
+        "internal": row["internal"],
+        "attachments": row["attachments"],
+        "author_id": row["author_agent_id"],
+        "created_at": row["created_at"].isoformat(),
     }
 
 

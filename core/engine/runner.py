@@ -239,6 +239,9 @@ class Engine:
                     with _about(due):
                         state = await self._execute(due, unit, calls, fired)
                     ended[state].append(due.id)
+                    # A run whose actions are batched waits for nothing: without this, a
+                    # group of them would hold the event loop for all its runs at once.
+                    await asyncio.sleep(0)
                 for state, ids in ended.items():
                     await delays.mark(unit.session, ids, state, unit.now, self.name)
         except (Exception, Undone) as exc:
