@@ -132,7 +132,7 @@ async def cancel(session: AsyncSession, ticket_id: int, event_name: str, now: da
     if ids:
         await session.execute(
             update(DelayedRun)
-            .where(DelayedRun.id.in_(ids), DelayedRun.state == PENDING)
+                .where(DelayedRun.id.in_(ids), DelayedRun.state == PENDING)
             .values(state=CANCELLED, finished_at=now)
         )
     return len(ids)
@@ -193,6 +193,7 @@ async def claim(
             return []
         claimed = await session.execute(
             update(DelayedRun)
+            .execution_options(synchronize_session=False)
             .where(
                 DelayedRun.id.in_(chosen),
                 or_(
@@ -230,6 +231,7 @@ async def mark(
     TakenOver, so that the transaction is undone, when another runner holds one of them now."""
     ended = await session.execute(
         update(DelayedRun)
+        .execution_options(synchronize_session=False)
         .where(DelayedRun.id.in_(run_ids), _held_by(by))
         .values(state=state, finished_at=now, claimed_until=None)
     )
@@ -242,6 +244,7 @@ async def renew(db: Database, run_ids: Sequence[int], until: datetime, by: str) 
     async with db.transaction() as session:
         await session.execute(
             update(DelayedRun)
+            .execution_options(synchronize_session=False)
             .where(DelayedRun.id.in_(run_ids), _held_by(by))
             .values(claimed_until=until)
         )
@@ -252,6 +255,7 @@ async def release(db: Database, run_ids: Sequence[int], by: str) -> None:
     async with db.transaction() as session:
         await session.execute(
             update(DelayedRun)
+            .execution_options(synchronize_session=False)
             .where(DelayedRun.id.in_(run_ids), _held_by(by))
             .values(state=PENDING, claimed_until=None, claimed_by=None)
         )

@@ -147,6 +147,7 @@ async def note(
     message = Message(id=await conn.scalar(_INSERT_MESSAGE, values), **values)
     for name, value in (("author", agent), ("buttons", []), ("delivery", None)):
         set_committed_value(message, name, value)
+    ticket.updated_at = work.now
     _noted(work, ticket, message_snapshot(message), agent, origin)
     return message
 
@@ -161,8 +162,10 @@ async def add_note(work: Work, number: int, text: str, origin: str | None) -> No
     if work.batch is None:
         conn = await work.session.connection()
         snapshot["id"] = await conn.scalar(_INSERT_MESSAGE, values)
+        ticket.updated_at = work.now
     else:
         work.batch.insert(_INSERT_MESSAGE, values, lambda row_id: snapshot.update(id=row_id))
+        work.batch.touch(ticket, work.now)
     _noted(work, ticket, snapshot, None, origin)
 
 
@@ -188,7 +191,6 @@ def _noted(
     agent: Agent | None,
     origin: str | None,
 ) -> None:
-    ticket.updated_at = work.now  # goes out with the transaction's next flush
     work.emit(
         events.NOTE_ADDED,
         ticket,

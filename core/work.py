@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert
+from sqlalchemy import Insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.events import Event
 from core.inboxes import Inboxes, InboxRef
@@ -83,19 +84,25 @@ def batched(verb: V) -> V:
 
 
 class Batch:
-    """Rows that the verbs of one transaction insert together, one statement per kind
-    (a group of rule runs writing a note each: one INSERT of all the notes, not one a run).
-    Each row's ``then`` gets its id once written. The transaction writes them (``write``)
-    before anything else reads or writes and before it commits (``Unit.settle``)."""
+    """What the verbs of one transaction write together, one statement per kind (a group of
+    rule runs writing a note each: one INSERT of all the notes, and one UPDATE of the
+    tickets' ``updated_at``, not one of each a run). Each row's ``then`` gets its id once
+    written. The transaction writes them (``write``) before anything else reads or writes
+    and before it commits (``Unit.settle``)."""
 
     def __init__(self) -> None:
         self._rows: dict[Insert, list[tuple[dict[str, Any], Callable[[int], None]]]] = {}
+        self._touched: dict[datetime, list[Ticket]] = {}
 
     def insert(
         self, statement: Insert, values: dict[str, Any], then: Callable[[int], None]
     ) -> None:
         """``statement``: an INSERT … RETURNING the id, sorted by parameter order."""
         self._rows.setdefault(statement, []).append((values, then))
+
+    def touch(self, ticket: Ticket, at: datetime) -> None:
+        """The ticket changed ``at``: its ``updated_at`` is written with the batch."""
+        self._touched.setdefault(at, []).append(ticket)
 
     async def write(self, session: AsyncSession) -> None:
         conn = await session.connection()
@@ -104,6 +111,12 @@ class Batch:
             ids = (await conn.execute(statement, [values for values, _ in waiting])).scalars()
             for (_, then), row_id in zip(waiting, ids, strict=True):
                 then(row_id)
+        touched, self._touched = self._touched, {}
+        for at, tickets in touched.items():
+            ids = {ticket.id for ticket in tickets}
+            await conn.execute(update(Ticket).where(Ticket.id.in_(ids)).values(updated_at=at))
+            for ticket in tickets:  # the session's copies, as written (and not left to flush)
+                set_committed_value(ticket, "updated_at", at)
 
 
 @dataclass
