@@ -132,7 +132,7 @@ async def cancel(session: AsyncSession, ticket_id: int, event_name: str, now: da
     if ids:
         await session.execute(
             update(DelayedRun)
-                .where(DelayedRun.id.in_(ids), DelayedRun.state == PENDING)
+            .where(DelayedRun.id.in_(ids), DelayedRun.state == PENDING)
             .values(state=CANCELLED, finished_at=now)
         )
     return len(ids)
