@@ -270,7 +270,7 @@ class Unit:
         self._desk = desk
         self._depth = depth
         self._savepoints = savepoints
-        self._batch = Batch()
+        self._batch = Batch(now)
         self._unhooked: list[Work] = []  # works of batched verbs whose hooks wait for settle
 
     async def do(self, verb: Callable[..., Awaitable[T]], *args: Any) -> T:

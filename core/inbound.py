@@ -30,7 +30,7 @@ from core.models import (
     TicketStatus,
 )
 from core.status import audit, status_events
-from core.work import Facts, Work, row_snapshot
+from core.work import INSERT_MESSAGE, Facts, Work, row_snapshot
 
 log = logging.getLogger("otklik.core")
 SUBJECT_LENGTH = 80
@@ -80,7 +80,7 @@ async def receive(work: Work, inbound: Inbound) -> Received:
         ticket = await _reopen_waiting(conn, work, ticket)
     bind(ticket=ticket.number)
     values = _message(inbound, inbox, ticket.id, work)
-    message_id = await conn.scalar(_INSERT_MESSAGE, values)
+    message_id = await conn.scalar(INSERT_MESSAGE, values)
     assert message_id is not None
     if new_ticket:
         work.emit(events.TICKET_CREATED, ticket)
@@ -112,7 +112,7 @@ async def _rating_comment(
     rating, ticket = await ratings.take_comment(work, found.identity_id, found.comment_rating_id)
     bind(ticket=ticket.number)
     values = _message(inbound, inbox, ticket.id, work)
-    message_id = await conn.scalar(_INSERT_MESSAGE, values)
+    message_id = await conn.scalar(INSERT_MESSAGE, values)
     assert message_id is not None
     await ratings.comment_from_chat(work, rating, ticket, Message(id=message_id, **values))
     log.info("inbound message %s stored as the comment of rating %s", message_id, rating.id)
@@ -195,7 +195,6 @@ _FIND = (
     # identity (a ticket's key check) is not held up; FOR UPDATE made that a deadlock.
     .with_for_update(of=Identity.__table__, key_share=True)
 )
-_INSERT_MESSAGE = insert(Message).returning(Message.id)
 _INSERT_CUSTOMER = insert(Customer).returning(Customer.id)
 _INSERT_IDENTITY = insert(Identity).returning(Identity.id)
 # The human ticket number is computed by the INSERT itself. PostgreSQL takes it from a

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import events, i18n, outbox
@@ -23,9 +23,8 @@ from core.messages import MAX_TEXT, Button, clean_text
 from core.models import Agent, Direction, Message, Role, Ticket, TicketStatus
 from core.models import Button as ButtonRow
 from core.status import audit, change_status
-from core.work import Work, batched, message_snapshot, row_snapshot
+from core.work import INSERT_MESSAGE, Work, batched, message_snapshot, row_snapshot
 
-_INSERT_MESSAGE = insert(Message).returning(Message.id, sort_by_parameter_order=True)
 log = logging.getLogger("otklik.core")
 
 ALLOWED = {
@@ -144,7 +143,7 @@ async def note(
     ticket = await ticket_for_update(work, number)
     values = _note(ticket, agent, text, work.now)
     conn = await work.session.connection()
-    message = Message(id=await conn.scalar(_INSERT_MESSAGE, values), **values)
+    message = Message(id=await conn.scalar(INSERT_MESSAGE, values), **values)
     for name, value in (("author", agent), ("buttons", []), ("delivery", None)):
         set_committed_value(message, name, value)
     ticket.updated_at = work.now
@@ -161,11 +160,11 @@ async def add_note(work: Work, number: int, text: str, origin: str | None) -> No
     snapshot = row_snapshot(None, values)
     if work.batch is None:
         conn = await work.session.connection()
-        snapshot["id"] = await conn.scalar(_INSERT_MESSAGE, values)
+        snapshot["id"] = await conn.scalar(INSERT_MESSAGE, values)
         ticket.updated_at = work.now
     else:
-        work.batch.insert(_INSERT_MESSAGE, values, lambda row_id: snapshot.update(id=row_id))
-        work.batch.touch(ticket, work.now)
+        work.batch.insert(INSERT_MESSAGE, values, lambda row_id: snapshot.update(id=row_id))
+        work.batch.touch(ticket)
     _noted(work, ticket, snapshot, None, origin)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, update
+from sqlalchemy import Insert, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -75,6 +75,9 @@ class Facts:
 
 
 V = TypeVar("V", bound=Callable[..., Any])
+# A message row written without the ORM's unit of work; its id comes back (in the order of
+# the rows, when several are written at once).
+INSERT_MESSAGE = insert(Message).returning(Message.id, sort_by_parameter_order=True)
 
 
 def batched(verb: V) -> V:
@@ -90,9 +93,10 @@ class Batch:
     written. The transaction writes them (``write``) before anything else reads or writes
     and before it commits (``Unit.settle``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: datetime) -> None:
+        self._now = now
         self._rows: dict[Insert, list[tuple[dict[str, Any], Callable[[int], None]]]] = {}
-        self._touched: dict[datetime, list[Ticket]] = {}
+        self._touched: list[Ticket] = []
 
     def insert(
         self, statement: Insert, values: dict[str, Any], then: Callable[[int], None]
@@ -100,9 +104,10 @@ class Batch:
         """``statement``: an INSERT … RETURNING the id, sorted by parameter order."""
         self._rows.setdefault(statement, []).append((values, then))
 
-    def touch(self, ticket: Ticket, at: datetime) -> None:
-        """The ticket changed ``at``: its ``updated_at`` is written with the batch."""
-        self._touched.setdefault(at, []).append(ticket)
+    def touch(self, ticket: Ticket) -> None:
+        """The ticket changed: its ``updated_at`` (the transaction's now) is written with the
+        batch."""
+        self._touched.append(ticket)
 
     async def write(self, session: AsyncSession) -> None:
         conn = await session.connection()
@@ -111,12 +116,14 @@ class Batch:
             ids = (await conn.execute(statement, [values for values, _ in waiting])).scalars()
             for (_, then), row_id in zip(waiting, ids, strict=True):
                 then(row_id)
-        touched, self._touched = self._touched, {}
-        for at, tickets in touched.items():
-            ids = {ticket.id for ticket in tickets}
-            await conn.execute(update(Ticket).where(Ticket.id.in_(ids)).values(updated_at=at))
-            for ticket in tickets:  # the session's copies, as written (and not left to flush)
-                set_committed_value(ticket, "updated_at", at)
+        touched, self._touched = self._touched, []
+        if touched:
+            ids = {ticket.id for ticket in touched}
+            await conn.execute(
+                update(Ticket).where(Ticket.id.in_(ids)).values(updated_at=self._now)
+            )
+            for ticket in touched:  # the session's copies, as written (and not left to flush)
+                set_committed_value(ticket, "updated_at", self._now)
 
 
 @dataclass
